@@ -1,0 +1,88 @@
+"""One entry point that needs nothing but Python 3.11 and pip on a fresh clone.
+
+    python3 -m Tests test        unit + end-to-end tests (+ soak at CI size), with the module's coverage
+    python3 -m Tests demo        the local runner against the fake LivePerson API
+    python3 -m Tests run ...     the local runner's other sub-commands (see `python3 -m Tests run --help`)
+
+The first call creates `.venv/` beside this folder and installs the pinned dependencies of pyproject.toml's
+`test` extra into it; later calls reuse it (a stamp of the dependency list decides when to reinstall).
+Then the command re-runs itself inside that virtual environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tomllib
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+VENV_PYTHON = VENV / "bin" / "python"
+
+
+def _requirements() -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [*project["dependencies"], *project["optional-dependencies"]["test"]]
+
+
+def _inside_venv() -> bool:
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+def _ensure_venv() -> None:
+    requirements = _requirements()
+    stamp = VENV / f".deps-{hashlib.sha256(' '.join(requirements).encode()).hexdigest()[:16]}"
+    if stamp.exists():
+        return
+    if not VENV_PYTHON.exists():
+        print(f"Creating {VENV.relative_to(ROOT)} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("Installing the pinned test dependencies (first run only) ...", flush=True)
+    subprocess.run(
+        [str(VENV_PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q", *requirements], check=True
+    )
+    for old in VENV.glob(".deps-*"):
+        old.unlink()
+    stamp.touch()
+
+
+def _run_tests(extra: list[str]) -> int:
+    import pytest
+
+    args = [
+        "--cov",
+        "--cov-report=term-missing",
+        *extra,
+    ]
+    return pytest.main(args)
+
+
+def _run_runner(argv: list[str]) -> int:
+    from Tests import runner
+
+    return runner.main(argv)
+
+
+def main(argv: list[str]) -> int:
+    if not _inside_venv():
+        _ensure_venv()
+        os.chdir(ROOT)
+        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), "-m", "Tests", *argv])
+    os.chdir(ROOT)
+    command, rest = (argv[0], argv[1:]) if argv else ("test", [])
+    if command == "test":
+        return _run_tests(rest)
+    if command == "demo":
+        return _run_runner(["demo", *rest])
+    if command == "run":
+        return _run_runner(rest)
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

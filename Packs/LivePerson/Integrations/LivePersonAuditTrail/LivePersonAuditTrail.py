@@ -309,14 +309,11 @@ class ContextCache:
     Each entry carries a scope (for example the account it belongs to), so a changed setting never reuses an entry.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.time):
-        self._clock = clock
-
     def get(self, key: str, scope: str) -> Any:
         entry = demisto.getIntegrationContext().get(key)
         if not isinstance(entry, dict) or entry.get("scope") != scope:
             return None
-        if entry.get("expires_at", 0) <= self._clock():
+        if entry.get("expires_at", 0) <= time.time():
             return None
         return entry.get("value")
 

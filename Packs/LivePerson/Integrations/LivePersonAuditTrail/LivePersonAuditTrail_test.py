@@ -1,0 +1,1027 @@
+"""Unit tests of the LivePerson Audit Trail integration: HTTP mocked with requests-mock, time with freezegun."""
+
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import demistomock as demisto
+import LivePersonAuditTrail as lp
+import pytest
+import requests
+from freezegun import freeze_time
+
+TEST_DATA = Path(__file__).parent / "test_data"
+ACCOUNT = "12345678"
+SECRET = "s3cr3t-client-secret-value"
+DOMAIN_URL = f"https://api.liveperson.net/api/account/{ACCOUNT}/service/accountConfigReadOnly/baseURI.json?version=1.0"
+TOKEN_URL = f"https://va.sentinel.liveperson.net/sentinel/api/v2/account/{ACCOUNT}/app/token"
+AUDIT_URL = f"https://va.ac.liveperson.net/api/account/{ACCOUNT}/configuration/metadata/audit"
+NOW = "2026-11-24T12:00:00Z"
+
+
+def load(name: str) -> Any:
+    return json.loads((TEST_DATA / name).read_text())
+
+
+def base_params(**overrides: Any) -> dict[str, Any]:
+    params = {
+        "auth_server_url": "va.sentinel.liveperson.net",
+        "account_id": ACCOUNT,
+        "credentials": {"identifier": "client-id-1", "password": SECRET},
+        "domain_api_url": "https://api.liveperson.net",
+        "first_fetch": "2026-11-19T00:00:00Z",
+        "max_fetch": "5000",
+        "page_size": "500",
+        "lpa": True,
+        "automatic_updates": False,
+    }
+    params.update(overrides)
+    return params
+
+
+@dataclass
+class Platform:
+    """What the platform keeps and shows for one instance, driven through the demisto functions the module calls."""
+
+    params: dict[str, Any] = field(default_factory=base_params)
+    args: dict[str, Any] = field(default_factory=dict)
+    command: str = "fetch-events"
+    last_run: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    sent: list[list[dict[str, Any]]] = field(default_factory=list)
+    health: list[dict[str, Any]] = field(default_factory=list)
+    results: list[Any] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    refuse_sends: int = 0
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [event for batch in self.sent for event in batch]
+
+
+@pytest.fixture
+def platform(monkeypatch: pytest.MonkeyPatch) -> Platform:
+    state = Platform()
+
+    def roundtrip(value: Any) -> Any:
+        return json.loads(json.dumps(value))
+
+    def set_last_run(value: dict) -> None:
+        state.last_run = roundtrip(value)
+
+    def set_context(value: dict) -> None:
+        state.context = roundtrip(value)
+
+    def send(events: list[dict], vendor: str, product: str, **kwargs: Any) -> None:
+        assert (vendor, product) == ("liveperson", "liveengage")
+        if state.refuse_sends:
+            state.refuse_sends -= 1
+            raise lp.DemistoException("XSIAM refused the batch")
+        state.sent.append(roundtrip(events))
+
+    monkeypatch.setattr(demisto, "params", lambda: state.params)
+    monkeypatch.setattr(demisto, "args", lambda: state.args)
+    monkeypatch.setattr(demisto, "command", lambda: state.command)
+    monkeypatch.setattr(demisto, "getLastRun", lambda: roundtrip(state.last_run))
+    monkeypatch.setattr(demisto, "setLastRun", set_last_run)
+    monkeypatch.setattr(demisto, "getIntegrationContext", lambda: roundtrip(state.context))
+    monkeypatch.setattr(demisto, "setIntegrationContext", set_context)
+    monkeypatch.setattr(demisto, "updateModuleHealth", lambda data, is_error=False: state.health.append(data))
+    monkeypatch.setattr(demisto, "results", lambda value: state.results.append(value))
+    for level in ("debug", "info", "error"):
+        monkeypatch.setattr(demisto, level, lambda message, *rest: state.logs.append(str(message)))
+    monkeypatch.setattr(lp, "send_events_to_xsiam", send)
+    return state
+
+
+def record(when: str, name: str = "Dana Agent", element: str = "Skills", new: str = "Sales", **extra: Any) -> dict[str, Any]:
+    base = load("audit_page.json")["data"]["auditData"][0]
+    return {**base, "objectName": name, "element": element, "newValue": new, "changeDate": f"{when}.0", **extra}
+
+
+class AuditBackend:
+    """A small in-memory Audit Trail behind requests-mock: fromDate (whole UTC days), ascending order, first/offset.
+
+    Ties in changeDate keep insertion order, as a database does for an unchanged result.
+    """
+
+    def __init__(self, records: list[dict[str, Any]] | None = None):
+        self.records: list[dict[str, Any]] = list(records or [])
+        self.queries: list[str] = []
+
+    def ordered(self) -> list[dict[str, Any]]:
+        return [r for _, r in sorted(enumerate(self.records), key=lambda item: (item[1]["changeDate"], item[0]))]
+
+    def __call__(self, request: Any, context: Any) -> dict[str, Any]:
+        query = request.json()["query"]
+        self.queries.append(query)
+        from_date = re.search(r'fromDate: "([\d-]+)"', query)
+        first = int(re.search(r"first: (\d+)", query).group(1))  # type: ignore[union-attr]
+        offset = int(re.search(r"offset: (\d+)", query).group(1))  # type: ignore[union-attr]
+        rows = [r for r in self.ordered() if not from_date or r["changeDate"][:10] >= from_date.group(1)]
+        return {"data": {"auditData": rows[offset : offset + first]}}
+
+
+@pytest.fixture
+def api(requests_mock: Any) -> AuditBackend:
+    backend = AuditBackend()
+    requests_mock.get(DOMAIN_URL, json=load("domain.json"))
+    requests_mock.post(TOKEN_URL, json=load("token.json"))
+    requests_mock.post(AUDIT_URL, json=backend)
+    return backend
+
+
+def make_client(params: dict[str, Any] | None = None, budget: float = 150, **kwargs: Any) -> lp.AuditTrailClient:
+    clock = FakeClock()
+    return lp.AuditTrailClient(
+        lp.Settings.from_params(params or base_params()), clock=clock, sleep=clock.sleep, time_budget=budget, **kwargs
+    )
+
+
+class FakeClock:
+    """A monotonic clock that only sleeping moves, so retry pauses take no real time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.pauses: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds
+
+
+def run_fetch(platform: Platform, **param_overrides: Any) -> int:
+    platform.params = base_params(**param_overrides)
+    settings = lp.Settings.from_params(platform.params)
+    return lp.fetch_events_command(make_client(platform.params), settings)
+
+
+# ---------------------------------------------------------------- settings and arguments
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"auth_server_url": ""}, "Authorization server (Sentinel) host"),
+        ({"auth_server_url": "   "}, "Authorization server (Sentinel) host"),
+        ({"auth_server_url": "http://va.sentinel.liveperson.net"}, "Authorization server (Sentinel) host"),
+        ({"auth_server_url": "https://va.sentinel.liveperson.net/sentinel/api"}, "Authorization server (Sentinel) host"),
+        ({"auth_server_url": "va sentinel"}, "Authorization server (Sentinel) host"),
+        ({"account_id": ""}, "Account ID"),
+        ({"account_id": "12-34"}, "Account ID"),
+        ({"account_id": "a" * 21}, "Account ID"),
+        ({"credentials": {"identifier": "", "password": SECRET}}, "Client ID"),
+        ({"credentials": {"identifier": "id", "password": ""}}, "Client secret"),
+        ({"credentials": None}, "Client ID"),
+        ({"domain_api_url": "http://api.liveperson.net"}, "Domain API URL"),
+        ({"domain_api_url": "https://api.liveperson.net/api"}, "Domain API URL"),
+        ({"first_fetch": "yesterday-ish nonsense"}, "First fetch time"),
+        ({"first_fetch": "2099-01-01T00:00:00Z"}, "First fetch time"),
+        ({"max_fetch": "-5"}, "Maximum number of events per fetch"),
+        ({"max_fetch": "0"}, "Maximum number of events per fetch"),
+        ({"max_fetch": "1000000"}, "Maximum number of events per fetch"),
+        ({"max_fetch": "ten"}, "Maximum number of events per fetch"),
+        ({"page_size": "5"}, "Page size"),
+        ({"page_size": "5000"}, "Page size"),
+        ({"component_types": "ACUserObject,,ACSkillObject"}, "Component types"),
+        ({"component_types": "ACUserObject,"}, "Component types"),
+        ({"component_types": "AC User Object"}, "Component types"),
+        ({"users": "alice, ,bob"}, "Users"),
+        ({"lpa": "maybe"}, "Include changes made by LivePerson administrators (LPA)"),
+        ({"insecure": "sure"}, "Trust any certificate (not secure)"),
+    ],
+)
+def test_bad_setting_is_named_and_nothing_happens(
+    platform: Platform, requests_mock: Any, overrides: dict[str, Any], named: str
+) -> None:
+    """
+    Given an instance setting with a value users really type wrongly
+    When fetch-events runs through main
+    Then the error names the setting, no HTTP call is made, nothing is sent and the last run is unchanged
+    """
+    platform.params = base_params(**overrides)
+    platform.last_run = {"keep": "me"}
+    with pytest.raises(SystemExit):
+        lp.main()
+    error = platform.results[-1]
+    assert error["Type"] == 4
+    assert f'"{named}"' in error["Contents"]
+    assert requests_mock.call_count == 0
+    assert platform.sent == []
+    assert platform.last_run == {"keep": "me"}
+    assert SECRET not in json.dumps(platform.results)
+
+
+@freeze_time(NOW)
+def test_settings_accept_host_with_https_and_clamp_old_first_fetch(platform: Platform) -> None:
+    """
+    Given a Sentinel host written with https:// and a first fetch older than LivePerson keeps
+    When the settings are read
+    Then the host is kept bare and the first fetch is moved to 13 months ago with a log line
+    """
+    settings = lp.Settings.from_params(
+        base_params(auth_server_url="https://lo.sentinel.liveperson.net/", first_fetch="2020-01-01T00:00:00Z")
+    )
+    assert settings.sentinel_host == "lo.sentinel.liveperson.net"
+    assert settings.first_fetch == datetime(2025, 10, 24, 12, tzinfo=UTC)
+    assert any("older than LivePerson keeps" in line for line in platform.logs)
+    assert SECRET not in repr(settings)
+
+
+@freeze_time(NOW)
+def test_settings_defaults(platform: Platform) -> None:
+    """
+    Given only the required settings
+    When the settings are read
+    Then the documented defaults apply: first fetch one minute ago, 5000 events, page 500, LPA on, automatic off
+    """
+    settings = lp.Settings.from_params(
+        {
+            "auth_server_url": "va.sentinel.liveperson.net",
+            "account_id": ACCOUNT,
+            "credentials": {"identifier": "i", "password": "p"},
+        }
+    )
+    assert settings.first_fetch == datetime(2026, 11, 24, 11, 59, tzinfo=UTC)
+    assert (settings.max_fetch, settings.page_size) == (5000, 500)
+    assert settings.filters == lp.AuditFilters(lpa=True, automatic_updates=False)
+    assert settings.domain_api_url == "https://api.liveperson.net"
+
+
+# ---------------------------------------------------------------- query builder
+
+
+def test_query_builder_renders_every_argument_and_field() -> None:
+    """
+    Given every documented argument of auditData
+    When the query is built
+    Then each appears with its GraphQL literal and every documented field is selected
+    """
+    body = lp.build_audit_query(
+        lp.AuditQuery(
+            from_date=date(2024, 5, 1),
+            to_date=date(2024, 5, 2),
+            first=500,
+            offset=1000,
+            users=("alice", 'bob "the" admin'),
+            component_types=("ACUserObject", "ACSkillObject"),
+            language="en-US",
+            lpa=True,
+            automatic_updates=False,
+        )
+    )
+    query = body["query"]
+    assert query.startswith('{auditData(fromDate: "2024-05-01", toDate: "2024-05-02", first: 500, offset: 1000, ')
+    assert 'orderBy: ["changeTimestamp"], orderDirection: ["ASC"]' in query
+    assert 'users: ["alice", "bob \\"the\\" admin"]' in query
+    assert 'componentTypes: ["ACUserObject", "ACSkillObject"]' in query
+    assert 'language: "en-US", timezone: "UTC", lpa: true, automaticUpdates: false)' in query
+    assert query.endswith("{" + " ".join(lp.AUDIT_FIELDS) + "}}")
+
+
+def test_query_builder_leaves_out_unset_arguments() -> None:
+    """
+    Given a query with only paging set
+    When it is built
+    Then no argument left to LivePerson's default is sent, but UTC and ascending order always are
+    """
+    query = lp.build_audit_query(lp.AuditQuery(first=1, offset=0))["query"]
+    assert query.startswith(
+        '{auditData(first: 1, offset: 0, orderBy: ["changeTimestamp"], orderDirection: ["ASC"], timezone: "UTC")'
+    )
+    for absent in ("fromDate", "toDate", "users", "componentTypes", "language", "lpa", "automaticUpdates"):
+        assert absent not in query.split("{", 2)[1]
+
+
+# ---------------------------------------------------------------- tokens
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize(
+    ("answer", "lifetime"),
+    [
+        ({"expires_in": 7200}, 7200),
+        ({"expires_in": "1800"}, 1800),
+        ({"expires_in": "soon"}, 3600),
+        ({}, 3600),
+    ],
+)
+def test_token_lifetime_from_expires_in(answer: dict, lifetime: float) -> None:
+    """
+    Given a Sentinel answer whose expires_in is a number, a string, garbage or absent (and a token that is no JWT)
+    When the lifetime is computed
+    Then numbers and numeric strings are used, and anything else falls back to an hour
+    """
+    assert lp.token_lifetime(answer, "opaque-token") == lifetime
+
+
+@freeze_time(NOW)
+def test_token_lifetime_from_jwt_exp() -> None:
+    """
+    Given a Sentinel answer without expires_in and a JWT whose exp is 20 minutes ahead
+    When the lifetime is computed
+    Then the JWT's exp is used
+    """
+    now = datetime(2026, 11, 24, 12, tzinfo=UTC).timestamp()
+    payload = lp.base64.urlsafe_b64encode(json.dumps({"exp": now + 1200}).encode()).decode().rstrip("=")
+    assert lp.token_lifetime({}, f"e30.{payload}.sig") == pytest.approx(1200)
+
+
+def test_token_is_cached_and_renewed_before_expiry(platform: Platform, requests_mock: Any) -> None:
+    """
+    Given a token answer with expires_in 600
+    When a bearer is asked for now, 8 minutes later and 9.5 minutes later
+    Then one token call serves the first two and a new one is asked inside the last minute of its life
+    """
+    requests_mock.post(TOKEN_URL, [{"json": {"access_token": "t1", "expires_in": 600}}, {"json": {"access_token": "t2"}}])
+    with freeze_time(NOW) as frozen:
+        client = make_client()
+        assert client.tokens.bearer() == "t1"
+        frozen.tick(timedelta(minutes=8))
+        assert client.tokens.bearer() == "t1"
+        frozen.tick(timedelta(seconds=90))
+        assert client.tokens.bearer() == "t2"
+    assert requests_mock.call_count == 2
+    form = requests_mock.request_history[0].text
+    assert "grant_type=client_credentials" in form
+    assert "client_id=client-id-1" in form
+
+
+def test_token_refused_says_which_settings(platform: Platform, requests_mock: Any) -> None:
+    """
+    Given Sentinel refuses the credentials (401)
+    When a token is asked for
+    Then the error names the client ID and secret settings and never contains the secret
+    """
+    requests_mock.post(TOKEN_URL, status_code=401, json={"error": "invalid_client", "echo": SECRET})
+    with pytest.raises(lp.AuthenticationError) as raised:
+        make_client().tokens.renew()
+    assert '"Client ID"' in str(raised.value)
+    assert SECRET not in str(raised.value)
+
+
+# ---------------------------------------------------------------- domain resolver
+
+
+def test_domain_host_is_cached_for_hours(platform: Platform, requests_mock: Any) -> None:
+    """
+    Given the Domain API names the audit host
+    When the host is asked for twice within the cache time and once after it
+    Then the Domain API is called twice in all
+    """
+    requests_mock.get(DOMAIN_URL, json=load("domain.json"))
+    with freeze_time(NOW) as frozen:
+        client = make_client()
+        assert client.resolver.audit_host() == ("va.ac.liveperson.net", False)
+        frozen.tick(timedelta(hours=3))
+        assert client.resolver.audit_host() == ("va.ac.liveperson.net", True)
+        frozen.tick(timedelta(hours=2))
+        assert client.resolver.audit_host() == ("va.ac.liveperson.net", False)
+    assert requests_mock.call_count == 2
+
+
+@pytest.mark.parametrize(("status", "message"), [(400, "rejected the account ID"), (401, "does not know account")])
+def test_domain_errors_name_the_account_setting(platform: Platform, requests_mock: Any, status: int, message: str) -> None:
+    """
+    Given the Domain API answers 400 or 401
+    When the host is resolved
+    Then the error says so and names "Account ID"
+    """
+    requests_mock.get(DOMAIN_URL, status_code=status)
+    with pytest.raises(lp.SettingError, match=message) as raised:
+        make_client().resolver.refresh()
+    assert '"Account ID"' in str(raised.value)
+
+
+def test_domain_answer_without_host_is_an_error(platform: Platform, requests_mock: Any) -> None:
+    """
+    Given the Domain API answers 200 without a usable baseURI
+    When the host is resolved
+    Then a format error is raised instead of calling a made-up host
+    """
+    requests_mock.get(DOMAIN_URL, json={"baseURI": "not a host/path"})
+    with pytest.raises(lp.ResponseFormatError):
+        make_client().resolver.refresh()
+
+
+# ---------------------------------------------------------------- client faults
+
+
+def test_401_renews_the_token_once(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given the audit API refuses the cached token once
+    When a query runs
+    Then a new token is fetched and the query repeated once with it
+    """
+    requests_mock.post(TOKEN_URL, [{"json": {"access_token": "old"}}, {"json": {"access_token": "new"}}])
+    api.records = [record("2026-11-23 10:00:00")]
+    answers = [{"status_code": 401}, {"json": api}]
+    requests_mock.post(AUDIT_URL, answers)
+    records = make_client().query_audit(lp.AuditQuery(first=10, offset=0))
+    assert len(records) == 1
+    audit_calls = [r for r in requests_mock.request_history if r.url == AUDIT_URL]
+    assert [r.headers["Authorization"] for r in audit_calls] == ["Bearer old", "Bearer new"]
+
+
+def test_401_twice_is_an_authentication_error(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given the audit API refuses every token
+    When a query runs
+    Then the token is renewed once only and the error says the key is refused
+    """
+    requests_mock.post(AUDIT_URL, status_code=401)
+    with pytest.raises(lp.AuthenticationError, match="refused the access token"):
+        make_client().query_audit(lp.AuditQuery(first=10, offset=0))
+    assert sum(r.url == TOKEN_URL for r in requests_mock.request_history) == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "message"),
+    [
+        ({"status_code": 403}, lp.AccessDeniedError, "Audit Trail read permission"),
+        ({"status_code": 451}, lp.AccessDeniedError, "blocked"),
+        ({"status_code": 400, "json": {"errors": [{"message": "bad argument"}]}}, lp.ApiError, "bad argument"),
+        ({"status_code": 200, "text": "<html>oops"}, lp.ResponseFormatError, "not JSON"),
+        ({"status_code": 200, "json": {"errors": [{"message": "boom"}]}}, lp.ResponseFormatError, "GraphQL errors: boom"),
+        ({"status_code": 200, "json": {}}, lp.ResponseFormatError, "without data.auditData"),
+        ({"status_code": 200, "json": {"data": None}}, lp.ResponseFormatError, "without data.auditData"),
+        ({"status_code": 200, "json": {"data": {"auditData": "x"}}}, lp.ResponseFormatError, "without data.auditData"),
+    ],
+)
+def test_bad_audit_answers_are_errors_never_empty(
+    platform: Platform, api: AuditBackend, requests_mock: Any, answer: dict, error: type, message: str
+) -> None:
+    """
+    Given the audit API answers a refusal, a GraphQL error, a non-JSON body or a body without data.auditData
+    When a query runs
+    Then a specific error explains it, and it is never read as "no events"
+    """
+    requests_mock.post(AUDIT_URL, **answer)
+    with pytest.raises(error, match=message):
+        make_client().query_audit(lp.AuditQuery(first=10, offset=0))
+
+
+def test_5xx_is_retried_with_the_advised_pauses(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given the audit API fails with 500, 502 and 503 before answering
+    When a query runs
+    Then it pauses 5, 10 and 15 seconds and returns the answer
+    """
+    api.records = [record("2026-11-23 10:00:00")]
+    requests_mock.post(AUDIT_URL, [{"status_code": 500}, {"status_code": 502}, {"status_code": 503}, {"json": api}])
+    client = make_client()
+    assert len(client.query_audit(lp.AuditQuery(first=10, offset=0))) == 1
+    assert client._clock.pauses == [5, 10, 15]  # type: ignore[attr-defined]
+
+
+def test_5xx_four_times_gives_up_for_this_run(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given the audit API keeps failing with 503
+    When a query runs
+    Then after three retries it raises a transient error that says the next run resumes
+    """
+    requests_mock.post(AUDIT_URL, status_code=503)
+    with pytest.raises(lp.TransientError, match="next run resumes"):
+        make_client().query_audit(lp.AuditQuery(first=10, offset=0))
+    assert sum(r.url == AUDIT_URL for r in requests_mock.request_history) == 4
+
+
+def test_429_honours_retry_after(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given the audit API rate-limits twice, once with Retry-After: 7
+    When a query runs
+    Then it waits at least a second, and 7 s where told, and succeeds
+    """
+    requests_mock.post(AUDIT_URL, [{"status_code": 429}, {"status_code": 429, "headers": {"Retry-After": "7"}}, {"json": api}])
+    client = make_client()
+    client.query_audit(lp.AuditQuery(first=10, offset=0))
+    assert client._clock.pauses == [1, 7]  # type: ignore[attr-defined]
+
+
+def test_retries_stop_at_the_time_budget(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given a run with a 20 s time budget and an API that keeps rate-limiting
+    When a query runs
+    Then it stops before the budget is exceeded
+    """
+    requests_mock.post(AUDIT_URL, status_code=429)
+    client = make_client(budget=20)
+    with pytest.raises(lp.TransientError, match="time budget"):
+        client.query_audit(lp.AuditQuery(first=10, offset=0))
+    assert sum(client._clock.pauses) <= 20  # type: ignore[attr-defined]
+
+
+def test_stale_host_is_resolved_again_on_connection_failure(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given a cached audit host that no longer answers, and the Domain API now naming another host
+    When a query runs
+    Then the host is resolved again at once and the query goes to the new host
+    """
+    platform.context = {
+        "audit_host": {"scope": f"https://api.liveperson.net|{ACCOUNT}", "value": "old.ac.example", "expires_at": 9e12}
+    }
+    requests_mock.post(
+        f"https://old.ac.example/api/account/{ACCOUNT}/configuration/metadata/audit", exc=requests.exceptions.ConnectionError
+    )
+    api.records = [record("2026-11-23 10:00:00")]
+    assert len(make_client().query_audit(lp.AuditQuery(first=10, offset=0))) == 1
+    assert platform.context["audit_host"]["value"] == "va.ac.liveperson.net"
+
+
+def test_404_from_cached_host_resolves_again(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given the cached audit host answers 404
+    When a query runs
+    Then the host is resolved again once and the query repeated
+    """
+    platform.context = {
+        "audit_host": {"scope": f"https://api.liveperson.net|{ACCOUNT}", "value": "va.ac.liveperson.net", "expires_at": 9e12}
+    }
+    requests_mock.post(AUDIT_URL, [{"status_code": 404}, {"json": api}])
+    make_client().query_audit(lp.AuditQuery(first=10, offset=0))
+    assert sum(r.url == DOMAIN_URL for r in requests_mock.request_history) == 1
+
+
+def test_unknown_action_type_field_is_dropped_and_remembered(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given an Audit Trail that does not know the legacy actionType field
+    When two queries run
+    Then the first is repeated without actionType, and the second asks without it from the start
+    """
+
+    def strict(request: Any, context: Any) -> dict:
+        if "actionType" in request.json()["query"]:
+            return {"errors": [{"message": "Cannot query field 'actionType' on type 'AuditRecord'"}]}
+        return api(request, context)
+
+    requests_mock.post(AUDIT_URL, json=strict)
+    client = make_client()
+    client.query_audit(lp.AuditQuery(first=10, offset=0))
+    client.query_audit(lp.AuditQuery(first=10, offset=0))
+    audit_calls = [r for r in requests_mock.request_history if r.url == AUDIT_URL]
+    assert ["actionType" in r.json()["query"] for r in audit_calls] == [True, False, False]
+
+
+# ---------------------------------------------------------------- cursor
+
+
+def entry(when: str, fp: int, previous: int | None = None) -> lp.Entry:
+    moment = datetime.fromisoformat(when).replace(tzinfo=UTC)
+    return lp.Entry({"changeDate": when}, moment, fp, previous)
+
+
+def test_cursor_tracks_position_boundary_and_anchor() -> None:
+    """
+    Given a cursor that consumes three records, the last two in the same second
+    When its state is read
+    Then the offset, the boundary second, its count, its hash and the anchor describe exactly that
+    """
+    cursor = lp.Cursor.start(datetime(2026, 11, 23, tzinfo=UTC))
+    cursor.consume(entry("2026-11-23 10:00:00", 11))
+    cursor.consume(entry("2026-11-23 10:00:05", 22, previous=11))
+    cursor.consume(entry("2026-11-23 10:00:05", 33, previous=22))
+    assert (cursor.offset, cursor.last_time, cursor.group_count, cursor.group_hash, cursor.anchor) == (
+        3,
+        "2026-11-23T10:00:05Z",
+        2,
+        55,
+        11,
+    )
+    assert cursor.group_start == 1
+    assert cursor.hours == {"10": [3, 66]}
+
+
+def test_cursor_restarts_positions_on_a_new_day() -> None:
+    """
+    Given a cursor on one day
+    When it consumes a record of the next day
+    Then positions count from that day's first record, with no anchor and fresh hour digests
+    """
+    cursor = lp.Cursor.start(datetime(2026, 11, 22, tzinfo=UTC))
+    cursor.consume(entry("2026-11-22 23:59:59", 1))
+    cursor.consume(entry("2026-11-23 00:00:00", 2, previous=1))
+    assert (cursor.day, cursor.offset, cursor.anchor, cursor.hours) == ("2026-11-23", 1, None, {"00": [1, 2]})
+
+
+def test_cursor_json_roundtrip_and_size() -> None:
+    """
+    Given a cursor that consumed records in every hour of a day
+    When it is saved and read back
+    Then it is equal, and its JSON stays within a few KB
+    """
+    cursor = lp.Cursor.start(datetime(2026, 11, 23, tzinfo=UTC))
+    previous = None
+    for index in range(24 * 50):
+        moment = datetime(2026, 11, 23, tzinfo=UTC) + timedelta(seconds=index * 72)
+        cursor.consume(lp.Entry({}, moment, 2**63 + index, previous))
+        previous = 2**63 + index
+    saved = json.loads(json.dumps(cursor.to_json()))
+    assert lp.Cursor.from_json(saved) == cursor
+    assert len(json.dumps(saved)) < 2048
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"version": 99},
+        {"version": 1, "since": "x", "day": "2026-11-23", "offset": 0},
+        {"version": 1, "since": "2026-11-23T00:00:00Z", "day": "not a day", "offset": 0},
+        {"version": 1, "since": "2026-11-23T00:00:00Z", "day": "2026-11-23", "offset": 1, "group_count": 2},
+        {"version": 1, "since": "2026-11-23T00:00:00Z", "day": "2026-11-23"},
+    ],
+)
+def test_unreadable_last_run_is_an_error_that_says_how_to_recover(state: dict) -> None:
+    """
+    Given a saved last run that is damaged or of another version
+    When it is read
+    Then a StateError tells the user to reset the last run
+    """
+    with pytest.raises(lp.StateError, match="Reset the last run"):
+        lp.Cursor.from_json(state)
+
+
+def test_new_in_boundary_cases() -> None:
+    """
+    Given a boundary second of two consumed records (fingerprints 5 and 7)
+    When it is read again as it was, grown at the end, grown in the middle, or changed
+    Then the new records are found exactly, and a change that cannot be told apart gives None
+    """
+    saved = lp.Cursor(since="2026-11-23T00:00:00Z", day="2026-11-23", offset=2, last_time="t", group_count=2, group_hash=12)
+    same = [entry("2026-11-23 10:00:00", 5), entry("2026-11-23 10:00:00", 7)]
+    assert lp.new_in_boundary(saved, same) == []
+    grown = [*same, entry("2026-11-23 10:00:00", 9)]
+    assert lp.new_in_boundary(saved, grown) == [grown[2]]
+    middle = [same[0], entry("2026-11-23 10:00:00", 9), same[1]]
+    assert lp.new_in_boundary(saved, middle) == [middle[1]]
+    changed = [entry("2026-11-23 10:00:00", 5), entry("2026-11-23 10:00:00", 8)]
+    assert lp.new_in_boundary(saved, changed) is None
+
+
+# ---------------------------------------------------------------- fetch-events
+
+
+@freeze_time(NOW)
+def test_fetch_sends_then_saves_and_skips_older_than_first_fetch(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given records before and after the first fetch time
+    When fetch-events runs
+    Then only the later ones are sent, with _time in UTC, and the last run is saved
+    """
+    api.records = [record("2026-11-18 23:59:59"), record("2026-11-19 00:00:00"), record("2026-11-20 08:30:00", name="Eve")]
+    platform.params = base_params(first_fetch="2026-11-19T00:00:00Z")
+    assert run_fetch(platform, first_fetch="2026-11-19T00:00:00Z") == 2
+    assert [e["_time"] for e in platform.events] == ["2026-11-19T00:00:00Z", "2026-11-20T08:30:00Z"]
+    assert platform.last_run["day"] == "2026-11-20"
+    assert platform.health[-1] == {"eventsPulled": 2}
+    assert 'fromDate: "2026-11-19"' in api.queries[0]
+
+
+@freeze_time(NOW)
+def test_failed_send_keeps_the_last_run(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given XSIAM refuses the send
+    When fetch-events runs, and runs again once XSIAM accepts
+    Then the first run saves nothing and raises, and the second sends the same events once
+    """
+    api.records = [record("2026-11-20 08:30:00"), record("2026-11-20 08:30:01")]
+    platform.refuse_sends = 1
+    with pytest.raises(lp.DemistoException):
+        run_fetch(platform)
+    assert platform.last_run == {}
+    assert platform.health[-1] == {"eventsPulled": 0}
+    run_fetch(platform)
+    assert len(platform.events) == 2
+
+
+@freeze_time(NOW)
+def test_steady_state_run_makes_no_domain_or_token_call(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given a first run that resolved the host and got a token
+    When a second run finds nothing new
+    Then it makes one audit call and no domain or token call, and sends nothing
+    """
+    api.records = [record("2026-11-20 08:30:00")]
+    run_fetch(platform)
+    before = len(requests_mock.request_history)
+    sent_before = len(platform.sent)
+    run_fetch(platform)
+    later = [r.url for r in requests_mock.request_history[before:]]
+    assert later == [AUDIT_URL]
+    assert len(platform.sent) == sent_before
+
+
+@freeze_time(NOW)
+def test_backlog_larger_than_max_fetch_drains_over_runs(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given 95 records over three days, including a burst of 30 identical-looking records in one second
+    When fetch-events runs with max_fetch 20 and page size 10 until nothing is left
+    Then every record is delivered exactly once, in order, in batches of at most 10
+    """
+    api.records = [
+        record(f"2026-11-2{day} 0{hour}:00:{second:02d}", name=f"u{day}{hour}{second}")
+        for day in (0, 1, 2)
+        for hour in (1, 2)
+        for second in range(0, 60, 6)
+    ]
+    api.records += [record("2026-11-21 23:59:59") for _ in range(30)]
+    api.records += [record("2026-11-22 00:00:00", name="midnight")] * 5
+    expected = api.ordered()
+    for _ in range(10):
+        run_fetch(platform, max_fetch="20", page_size="10")
+    assert [e["changeDate"] for e in platform.events] == [r["changeDate"] for r in expected]
+    assert [e["objectName"] for e in platform.events] == [r["objectName"] for r in expected]
+    assert max(len(batch) for batch in platform.sent) <= 10
+
+
+def random_history(rng: random.Random, start: datetime, count: int) -> list[dict[str, Any]]:
+    """Records in ascending time with bursts of identical-looking records and midnight crossings."""
+    records, moment = [], start
+    while len(records) < count:
+        moment += timedelta(seconds=rng.choice([0, 0, 1, 2, 59, 3600, 7 * 3600]))
+        burst = rng.choice([1, 1, 1, 2, 5, 25])
+        twin = rng.random() < 0.5
+        for index in range(burst):
+            name = "same" if twin else f"obj{len(records)}-{index}"
+            records.append(record(moment.strftime("%Y-%m-%d %H:%M:%S"), name=name))
+    return records
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("seed", range(12))
+def test_exactly_once_over_random_runs_pages_and_appends(platform: Platform, api: AuditBackend, seed: int) -> None:
+    """
+    Given a random history (bursts of identical records spanning pages, midnights) that grows between runs,
+    also inside the last second already delivered
+    When fetch-events runs many times with random page sizes and max_fetch
+    Then the delivered records equal the history, in order: none lost, none twice
+    """
+    rng = random.Random(seed)
+    history = random_history(rng, datetime(2026, 11, 19, 22, tzinfo=UTC), 400)
+    api.records = history[:150]
+    appended = 150
+    for _ in range(60):
+        run_fetch(platform, max_fetch=str(rng.randint(1, 60)), page_size=str(rng.randint(10, 40)))
+        if appended < len(history):
+            grow = rng.randint(0, 30)
+            api.records += history[appended : appended + grow]
+            appended += grow
+        if rng.random() < 0.3 and api.records:  # a same-second arrival after the last record was read
+            api.records.append(dict(api.records[-1], objectName=f"late-twin-{len(api.records)}"))
+    for _ in range(40):
+        run_fetch(platform, max_fetch="50", page_size="25")
+    assert [(e["changeDate"], e["objectName"]) for e in platform.events] == [
+        (r["changeDate"], r["objectName"]) for r in api.ordered()
+    ]
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("seed", range(6))
+def test_late_inserts_before_the_cursor_are_never_lost(platform: Platform, api: AuditBackend, seed: int) -> None:
+    """
+    Given records inserted late, with times before what was already delivered on the cursor's day
+    When fetch-events runs again
+    Then the shift is detected and every record is delivered at least once (duplicates only from the changed hour on)
+    """
+    rng = random.Random(seed)
+    api.records = random_history(rng, datetime(2026, 11, 20, 1, tzinfo=UTC), 120)
+    run_fetch(platform, max_fetch="1000", page_size="20")
+    boundary = datetime.fromisoformat(platform.last_run["last_time"].replace("Z", "+00:00"))
+    day_start = datetime.fromisoformat(platform.last_run["day"]).replace(tzinfo=UTC)
+    assert boundary > day_start, "the seed must leave a boundary second after midnight"
+    late_time = (day_start + (boundary - day_start) * rng.random()).strftime("%Y-%m-%d %H:%M:%S")
+    late_time = min(late_time, (boundary - timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S"))
+    api.records.append(record(late_time, name="late-insert"))
+    run_fetch(platform, max_fetch="1000", page_size="20")
+    delivered = [(e["changeDate"], e["objectName"]) for e in platform.events]
+    for row in api.ordered():
+        assert (row["changeDate"], row["objectName"]) in delivered
+    assert (f"{late_time}.0", "late-insert") in delivered
+    assert any("moved under the cursor" in line for line in platform.logs)
+
+
+@freeze_time(NOW)
+def test_shift_inside_a_run_is_recovered(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given a record inserted early in the day between two page reads of the same run
+    When the run reads the next page
+    Then the one-record overlap detects it, the day is re-read and nothing is lost
+    """
+    api.records = [record(f"2026-11-20 05:{minute:02d}:00", name=f"m{minute}") for minute in range(30)]
+
+    def inserting(request: Any, context: Any) -> dict:
+        answer = api(request, context)
+        if len(api.queries) == 1:
+            api.records.append(record("2026-11-20 01:00:00", name="sneaked-in"))
+        return answer
+
+    requests_mock.post(AUDIT_URL, json=inserting)
+    run_fetch(platform, page_size="10")
+    names = [e["objectName"] for e in platform.events]
+    assert set(names) == {r["objectName"] for r in api.records}
+    assert names.count("sneaked-in") == 1
+
+
+@freeze_time(NOW)
+def test_time_budget_ends_the_run_cleanly_keeping_progress(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given a run whose time budget is spent after the first page
+    When fetch-events runs
+    Then the first page is sent and saved, and the run ends without an error
+    """
+    api.records = [record(f"2026-11-20 05:{minute:02d}:00", name=f"m{minute}") for minute in range(30)]
+    clock = FakeClock()
+    client = lp.AuditTrailClient(
+        lp.Settings.from_params(base_params(page_size="10")), clock=clock, sleep=clock.sleep, time_budget=5
+    )
+
+    def slow(request: Any, context: Any) -> dict:
+        clock.now += 3
+        return api(request, context)
+
+    requests_mock.post(AUDIT_URL, json=slow)
+    lp.fetch_events_command(client, lp.Settings.from_params(base_params(page_size="10")))
+    assert 0 < len(platform.events) < 30
+    assert platform.last_run["offset"] == len(platform.events)
+    assert any("time budget" in line for line in platform.logs)
+
+
+@freeze_time(NOW)
+def test_transient_failure_mid_run_keeps_what_was_sent(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given the API fails for good after the first page
+    When fetch-events runs
+    Then the first page is sent and saved, the run raises, and the next run goes on from there
+    """
+    api.records = [record(f"2026-11-20 05:{minute:02d}:00", name=f"m{minute}") for minute in range(25)]
+    requests_mock.post(AUDIT_URL, [{"json": api}] + [{"status_code": 503}] * 4)
+    with pytest.raises(lp.TransientError):
+        run_fetch(platform, page_size="10")
+    assert len(platform.events) == 10
+    requests_mock.post(AUDIT_URL, json=api)
+    run_fetch(platform, page_size="10")
+    assert [e["objectName"] for e in platform.events] == [f"m{minute}" for minute in range(25)]
+
+
+def test_batches_fit_one_platform_chunk() -> None:
+    """
+    Given events of about 300 KB each
+    When they are batched
+    Then no batch exceeds the send limit, and a single oversized event still goes alone
+    """
+    batch = lp.Batch(max_events=500)
+    big = {"newValue": "x" * 300_000}
+    assert batch.fits(big)
+    batch.add(big)
+    batch.add(big)
+    batch.add(big)
+    assert not batch.fits(big)
+    assert len(batch.take()) == 3
+    assert batch.fits({"newValue": "y" * 2_000_000})
+
+
+# ---------------------------------------------------------------- get-events, test-module, main
+
+
+@freeze_time(NOW)
+def test_get_events_shows_a_table_and_does_not_push_by_default(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given records in the last three days and one older
+    When liveperson-get-events runs with limit 2
+    Then the two oldest in range are returned under LivePerson.AuditEvent, shown as a table, and nothing is pushed
+    """
+    api.records = [record("2026-11-20 10:00:00", name="old"), *[record(f"2026-11-22 10:00:0{i}", name=f"n{i}") for i in range(3)]]
+    result = lp.get_events_command(make_client(), lp.Settings.from_params(base_params()), {"limit": "2"})
+    assert [e["objectName"] for e in result.outputs] == ["n0", "n1"]
+    assert result.outputs_prefix == "LivePerson.AuditEvent"
+    assert "LivePerson Audit Trail events (2)" in result.readable_output
+    assert "| n0 |" in result.readable_output.replace("|n0|", "| n0 |")
+    assert platform.sent == []
+    assert platform.last_run == {}
+
+
+@freeze_time(NOW)
+def test_get_events_pushes_when_asked(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given should_push_events=true and an end time
+    When liveperson-get-events runs
+    Then the events up to the end time are sent to XSIAM
+    """
+    api.records = [record(f"2026-11-22 10:00:0{i}", name=f"n{i}") for i in range(3)]
+    args = {"should_push_events": "true", "start_time": "2026-11-22T00:00:00Z", "end_time": "2026-11-22T10:00:01Z"}
+    lp.get_events_command(make_client(), lp.Settings.from_params(base_params()), args)
+    assert [e["objectName"] for e in platform.events] == ["n0", "n1"]
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "-3"}, "limit"),
+        ({"limit": "100000"}, "limit"),
+        ({"limit": "lots"}, "limit"),
+        ({"start_time": "not a date"}, "start_time"),
+        ({"end_time": "whenever"}, "end_time"),
+        ({"start_time": "1 day", "end_time": "3 days"}, "end_time"),
+        ({"should_push_events": "perhaps"}, "should_push_events"),
+    ],
+)
+def test_get_events_bad_arguments_are_named(platform: Platform, requests_mock: Any, args: dict, named: str) -> None:
+    """
+    Given a wrong argument value
+    When liveperson-get-events runs through main
+    Then the error names the argument, nothing is called or sent
+    """
+    platform.command, platform.args = "liveperson-get-events", args
+    with pytest.raises(SystemExit):
+        lp.main()
+    assert f'"{named}"' in platform.results[-1]["Contents"]
+    assert requests_mock.call_count == 0
+    assert platform.sent == []
+
+
+def test_test_module_ok(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given a working account
+    When test-module runs
+    Then it answers ok after one domain, one token and one single-record audit call, and sends nothing
+    """
+    platform.command = "test-module"
+    lp.main()
+    assert platform.results == ["ok"]
+    assert [r.url for r in requests_mock.request_history] == [DOMAIN_URL, TOKEN_URL, AUDIT_URL]
+    assert "first: 1," in requests_mock.request_history[-1].json()["query"]
+    assert platform.sent == []
+    assert platform.last_run == {}
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "stage"),
+    [
+        (DOMAIN_URL, 401, "Domain API lookup failed"),
+        (TOKEN_URL, 401, "Authentication (Sentinel token) failed"),
+        (AUDIT_URL, 403, "Audit Trail query failed"),
+    ],
+)
+def test_test_module_names_the_failing_stage(
+    platform: Platform, api: AuditBackend, requests_mock: Any, url: str, status: int, stage: str
+) -> None:
+    """
+    Given one stage of the connection fails
+    When test-module runs
+    Then its answer names that stage and why
+    """
+    method = requests_mock.get if url == DOMAIN_URL else requests_mock.post
+    method(url, status_code=status)
+    assert lp.test_module(make_client()).startswith(stage)
+
+
+def test_main_error_never_shows_the_secret_or_token(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given an unexpected failure whose text contains the client secret and the bearer token
+    When main reports it
+    Then both are redacted in the error entry
+    """
+    platform.command = "liveperson-get-events"
+    requests_mock.post(TOKEN_URL, json={"access_token": "bearer-token-value-123"})
+    requests_mock.post(AUDIT_URL, exc=RuntimeError(f"odd failure with {SECRET} and bearer-token-value-123"))
+    with pytest.raises(SystemExit):
+        lp.main()
+    contents = platform.results[-1]["Contents"]
+    assert "odd failure" in contents
+    assert SECRET not in contents
+    assert "bearer-token-value-123" not in contents
+
+
+def test_main_fetch_events_end_to_end(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given a configured instance and new records
+    When the platform runs fetch-events through main
+    Then the events are sent and the cursor saved
+    """
+    with freeze_time(NOW):
+        api.records = [record("2026-11-24 11:59:30")]
+        platform.params = base_params(first_fetch="")
+        lp.main()
+    assert [e["_time"] for e in platform.events] == ["2026-11-24T11:59:30Z"]
+    assert platform.last_run["offset"] == 1
+
+
+def test_unknown_command_is_an_error(platform: Platform) -> None:
+    """
+    Given a command the integration does not have
+    When main runs
+    Then it reports an error
+    """
+    platform.command = "liveperson-something"
+    with pytest.raises(SystemExit):
+        lp.main()
+    assert "not implemented" in platform.results[-1]["Contents"]

@@ -51,7 +51,7 @@ def _ensure_venv() -> None:
 
 
 def _run_tests(extra: list[str]) -> int:
-    import pytest
+    import pytest  # noqa: PLC0415 - present only inside .venv, which this module creates
 
     args = [
         "--cov",
@@ -62,7 +62,7 @@ def _run_tests(extra: list[str]) -> int:
 
 
 def _run_runner(argv: list[str]) -> int:
-    from Tests import runner
+    from Tests import runner  # noqa: PLC0415 - needs the packages of .venv
 
     return runner.main(argv)
 

@@ -42,9 +42,7 @@ def _ensure_venv() -> None:
         print(f"Creating {VENV.relative_to(ROOT)} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("Installing the pinned test dependencies (first run only) ...", flush=True)
-    subprocess.run(
-        [str(VENV_PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q", *requirements], check=True
-    )
+    subprocess.run([str(VENV_PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q", *requirements], check=True)
     for old in VENV.glob(".deps-*"):
         old.unlink()
     stamp.touch()

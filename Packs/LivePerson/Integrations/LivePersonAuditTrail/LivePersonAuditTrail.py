@@ -499,8 +499,8 @@ class AuditTrailClient(BaseClient):
         self,
         settings: Settings,
         cache: ContextCache | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
         time_budget: float = RUN_TIME_BUDGET_SECONDS,
     ):
         super().__init__(
@@ -508,9 +508,9 @@ class AuditTrailClient(BaseClient):
         )
         self._settings = settings
         self._cache = cache or ContextCache()
-        self._clock = clock
-        self._sleep = sleep
-        self._deadline = clock() + time_budget
+        self._clock = clock or time.monotonic
+        self._sleep = sleep or time.sleep
+        self._deadline = self._clock() + time_budget
         self.resolver = DomainResolver(settings.domain_api_url, settings.account_id, self._cache, self._get_json)
         self.tokens = TokenProvider(
             settings.sentinel_host, settings.account_id, settings.client_id, settings.client_secret, self._cache, self._post_form

@@ -1,0 +1,170 @@
+"""The platform in miniature: runs one command of the integration the way Cortex XSIAM does.
+
+An instance lives in a state folder:
+
+    params.json               the instance settings (the manifest's parameter names)
+    last_run.json             what demisto.setLastRun saved (the cursor)
+    integration_context.json  what demisto.setIntegrationContext saved (cached host and token)
+    events.ndjson             every event the platform accepted (stands in for the XSIAM dataset)
+    log.txt                   the integration's log lines, one run after another
+
+`run_command` runs one command in this process; `python -m Tests.platform_run STATE COMMAND [key=value ...]`
+runs it in a fresh process, as the platform does for every scheduled run. Last run and integration context
+are read before and written after the run, so state crosses runs only the way it does on the platform.
+Environment: XSIAM_REFUSE_CHUNKS (refuse those send chunks of this run), REQUESTS_CA_BUNDLE (trust a test CA).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DOUBLES = ROOT / "Tests" / "doubles"
+INTEGRATION = ROOT / "Packs" / "LivePerson" / "Integrations" / "LivePersonAuditTrail"
+for _path in (DOUBLES, INTEGRATION):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+import demistomock as demisto  # noqa: E402
+
+
+@dataclass
+class Outcome:
+    """What one run left behind: its war-room entries, log lines, whether it failed, and how long it took."""
+
+    command: str
+    results: list[Any] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+    events_sent: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    return json.loads(path.read_text()) if path.exists() else default
+
+
+def _write_json(path: Path, value: Any) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(value, indent=1, sort_keys=True))
+    temporary.replace(path)  # atomic, as the platform's store is: a killed run leaves the old document
+
+
+def parse_args(pairs: list[str]) -> dict[str, str]:
+    """`key=value` words, as typed after a command in the war room."""
+    args = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator:
+            raise SystemExit(f"argument {pair!r} is not key=value")
+        args[key] = value
+    return args
+
+
+def _count_lines(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def run_command(state: Path, command: str, args: dict[str, str] | None = None) -> Outcome:
+    """Runs one command of the integration against the instance kept in `state`."""
+    state.mkdir(parents=True, exist_ok=True)
+    outcome = Outcome(command)
+    params = _read_json(state / "params.json", {})
+    stored = {
+        "last_run": _read_json(state / "last_run.json", {}),
+        "context": _read_json(state / "integration_context.json", {}),
+    }
+    sink = state / "events.ndjson"
+    before = _count_lines(sink)
+
+    def keep(key: str) -> Any:
+        def setter(value: Any) -> None:
+            stored[key] = json.loads(json.dumps(value))  # the platform stores JSON documents
+            _write_json(state / ("last_run.json" if key == "last_run" else "integration_context.json"), stored[key])
+
+        return setter
+
+    def log(message: Any, *rest: Any) -> None:
+        outcome.logs.append(str(message))
+
+    hooks = {
+        "params": lambda: params,
+        "args": lambda: dict(args or {}),
+        "command": lambda: command,
+        "getLastRun": lambda: json.loads(json.dumps(stored["last_run"])),
+        "setLastRun": keep("last_run"),
+        "getIntegrationContext": lambda: json.loads(json.dumps(stored["context"])),
+        "setIntegrationContext": keep("context"),
+        "results": outcome.results.append,
+        "debug": log,
+        "info": log,
+        "error": log,
+    }
+    saved_hooks = {name: getattr(demisto, name) for name in hooks}
+    previous_sink = os.environ.get("XSIAM_SINK_FILE")
+    os.environ["XSIAM_SINK_FILE"] = str(sink)
+    started = time.monotonic()
+    try:
+        for name, hook in hooks.items():
+            setattr(demisto, name, hook)
+        import LivePersonAuditTrail  # noqa: PLC0415 - imported once the platform is in place, as on the platform
+
+        with contextlib.suppress(SystemExit):  # return_error ends the process on the platform
+            LivePersonAuditTrail.main()
+    finally:
+        for name, hook in saved_hooks.items():
+            setattr(demisto, name, hook)
+        if previous_sink is None:
+            os.environ.pop("XSIAM_SINK_FILE", None)
+        else:
+            os.environ["XSIAM_SINK_FILE"] = previous_sink
+    outcome.seconds = time.monotonic() - started
+    outcome.events_sent = _count_lines(sink) - before
+    errors = [entry for entry in outcome.results if isinstance(entry, dict) and entry.get("Type") == 4]
+    if errors:
+        outcome.error = str(errors[-1].get("Contents"))
+    with (state / "log.txt").open("a") as handle:
+        handle.write(f"--- {command} {'ok' if outcome.ok else 'error'} in {outcome.seconds:.2f} s\n")
+        handle.writelines(f"{line}\n" for line in outcome.logs)
+    return outcome
+
+
+def readable(entry: Any) -> str:
+    """How the war room shows an entry."""
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict):
+        return str(entry.get("HumanReadable") or entry.get("Contents"))
+    return str(entry)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2:
+        print(__doc__)
+        return 2
+    outcome = run_command(Path(argv[0]), argv[1], parse_args(argv[2:]))
+    out = io.StringIO()
+    for entry in outcome.results:
+        print(readable(entry), file=out)
+    sys.stdout.write(out.getvalue())
+    print(json.dumps({"command": outcome.command, "ok": outcome.ok, "seconds": round(outcome.seconds, 3), "sent": outcome.events_sent}))
+    return 0 if outcome.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -157,7 +157,7 @@ class Settings:
     @classmethod
     def from_params(cls, params: dict[str, Any], now: datetime | None = None) -> "Settings":
         now = now or datetime.now(UTC)
-        credentials = params.get("credentials") if isinstance(params.get("credentials"), dict) else {}
+        credentials = credentials_param(params)
         return cls(
             sentinel_host=parse_host(params.get("auth_server_url"), "Authorization server (Sentinel) host"),
             account_id=parse_account_id(params.get("account_id")),
@@ -178,6 +178,12 @@ class Settings:
                 users=parse_list(params.get("users"), "Users"),
             ),
         )
+
+
+def credentials_param(params: dict[str, Any]) -> dict[str, Any]:
+    """The credentials parameter (type 9): {"identifier": client id, "password": client secret}."""
+    credentials = params.get("credentials")
+    return credentials if isinstance(credentials, dict) else {}
 
 
 def _is_blank(value: Any) -> bool:
@@ -1176,8 +1182,7 @@ def redact(text: str, secrets: list[str]) -> str:
 def main() -> None:
     command = demisto.command()
     params = demisto.params()
-    credentials = params.get("credentials") if isinstance(params.get("credentials"), dict) else {}
-    secrets = [str(credentials.get("password") or "")]
+    secrets = [str(credentials_param(params).get("password") or "")]
     demisto.debug(f"Command being called is {command}")
     try:
         settings = Settings.from_params(params)

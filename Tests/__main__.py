@@ -77,7 +77,7 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         return _run_runner(["demo", *rest])
     if command == "run":
-        return _run_runner(rest)
+        return _run_runner(["run", *rest])
     print(__doc__)
     return 2
 

@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -89,9 +88,8 @@ def delivered_events(state: Path) -> list[dict[str, Any]]:
 
 def record_key(record: dict[str, Any]) -> tuple:
     """What makes two audit records the same record for the comparison (the time to the second, in UTC)."""
-    return tuple((name, str(record.get(name))) for name in sorted(record) if name not in ("_time", "changeDate")) + (
-        ("changeDate", str(record.get("changeDate", ""))[:19]),
-    )
+    fields = [(name, str(record.get(name))) for name in sorted(record) if name not in ("_time", "changeDate")]
+    return (*fields, ("changeDate", str(record.get("changeDate", ""))[:19]))
 
 
 def compare(expected: Iterable[dict[str, Any]], delivered: Iterable[dict[str, Any]]) -> tuple[int, int]:
@@ -114,7 +112,10 @@ def cursor_summary(state: Path) -> str:
     cursor = json.loads((state / "last_run.json").read_text()) if (state / "last_run.json").exists() else {}
     if not cursor:
         return "cursor: none"
-    return f"cursor: day {cursor['day']} offset {cursor['offset']} last {cursor['last_time']} (+{cursor['group_count']} in that second)"
+    return (
+        f"cursor: day {cursor['day']} offset {cursor['offset']} last {cursor['last_time']} "
+        f"(+{cursor['group_count']} in that second)"
+    )
 
 
 def demo(arguments: argparse.Namespace) -> int:

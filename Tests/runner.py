@@ -177,9 +177,8 @@ def demo(arguments: argparse.Namespace) -> int:
 
         expected = fake.expected(since=since, lpa=params.get("lpa", True), automatic_updates=False)
         lost, duplicated = compare(expected, delivered_events(state))
-        print(
-            f"Verification: {len(expected)} records in the fake, {len(delivered_events(state))} delivered: lost {lost}, duplicated {duplicated}"
-        )
+        count = len(delivered_events(state))
+        print(f"Verification: {len(expected)} records in the fake, {count} delivered: lost {lost}, duplicated {duplicated}")
         return 0 if lost == 0 and duplicated == 0 else 1
 
 
@@ -198,9 +197,8 @@ def run(arguments: argparse.Namespace) -> int:
     outcome = platform_run.run_command(state, arguments.command, platform_run.parse_args(arguments.args))
     for entry in outcome.results:
         print(platform_run.readable(entry))
-    print(
-        f"[{arguments.command}: {'ok' if outcome.ok else 'error'}, {outcome.events_sent} events sent, {outcome.seconds:.2f} s; {cursor_summary(state)}]"
-    )
+    status = "ok" if outcome.ok else "error"
+    print(f"[{arguments.command}: {status}, {outcome.events_sent} events sent, {outcome.seconds:.2f} s; {cursor_summary(state)}]")
     return 0 if outcome.ok else 1
 
 

@@ -162,7 +162,11 @@ def main(argv: list[str]) -> int:
     for entry in outcome.results:
         print(readable(entry), file=out)
     sys.stdout.write(out.getvalue())
-    print(json.dumps({"command": outcome.command, "ok": outcome.ok, "seconds": round(outcome.seconds, 3), "sent": outcome.events_sent}))
+    print(
+        json.dumps(
+            {"command": outcome.command, "ok": outcome.ok, "seconds": round(outcome.seconds, 3), "sent": outcome.events_sent}
+        )
+    )
     return 0 if outcome.ok else 1
 
 

@@ -166,54 +166,95 @@ def run_fetch(platform: Platform, **param_overrides: Any) -> int:
 # ---------------------------------------------------------------- settings and arguments
 
 
+SENTINEL = "Authorization server (Sentinel) host"
+MAX_FETCH = "Maximum number of events per fetch"
+# The wrong values users really type, per setting: (settings changed, the setting the message must name).
+BAD_SETTINGS = [
+    ({"auth_server_url": ""}, SENTINEL),
+    ({"auth_server_url": "   "}, SENTINEL),
+    ({"auth_server_url": "https://"}, SENTINEL),
+    ({"auth_server_url": "http://va.sentinel.liveperson.net"}, SENTINEL),
+    ({"auth_server_url": "https://va.sentinel.liveperson.net/sentinel/api"}, SENTINEL),
+    ({"auth_server_url": "va sentinel"}, SENTINEL),
+    ({"auth_server_url": "va.sentinel.liveperson.net?x=1"}, SENTINEL),
+    ({"account_id": ""}, "Account ID"),
+    ({"account_id": " "}, "Account ID"),
+    ({"account_id": "12-34"}, "Account ID"),
+    ({"account_id": "le@12345678"}, "Account ID"),
+    ({"account_id": "a" * 21}, "Account ID"),
+    ({"credentials": {"identifier": "", "password": SECRET}}, "Client ID"),
+    ({"credentials": {"identifier": "id", "password": ""}}, "Client secret"),
+    ({"credentials": {"identifier": "id", "password": "   "}}, "Client secret"),
+    ({"credentials": None}, "Client ID"),
+    ({"domain_api_url": "http://api.liveperson.net"}, "Domain API URL"),
+    ({"domain_api_url": "https://api.liveperson.net/api"}, "Domain API URL"),
+    ({"domain_api_url": "api liveperson"}, "Domain API URL"),
+    ({"first_fetch": "yesterday-ish nonsense"}, "First fetch time"),
+    ({"first_fetch": "2099-01-01T00:00:00Z"}, "First fetch time"),
+    ({"max_fetch": "-5"}, MAX_FETCH),
+    ({"max_fetch": "0"}, MAX_FETCH),
+    ({"max_fetch": "1000000"}, MAX_FETCH),
+    ({"max_fetch": "ten"}, MAX_FETCH),
+    ({"max_fetch": "1.5"}, MAX_FETCH),
+    ({"page_size": "5"}, "Page size"),
+    ({"page_size": "5000"}, "Page size"),
+    ({"page_size": "-1"}, "Page size"),
+    ({"component_types": "ACUserObject,,ACSkillObject"}, "Component types"),
+    ({"component_types": "ACUserObject,"}, "Component types"),
+    ({"component_types": "AC User Object"}, "Component types"),
+    ({"users": "alice, ,bob"}, "Users"),
+    ({"lpa": "maybe"}, "Include changes made by LivePerson administrators (LPA)"),
+    ({"automatic_updates": "2"}, "Include automatic updates"),
+    ({"insecure": "sure"}, "Trust any certificate (not secure)"),
+    ({"proxy": "on"}, "Use system proxy settings"),
+]
+# Wrong command arguments of liveperson-get-events: (arguments, the argument the message must name).
+BAD_ARGUMENTS = [
+    ({"limit": "0"}, "limit"),
+    ({"limit": "-3"}, "limit"),
+    ({"limit": "100000"}, "limit"),
+    ({"limit": "lots"}, "limit"),
+    ({"limit": " "}, None),  # blank means the default: not an error
+    ({"start_time": "not a date"}, "start_time"),
+    ({"start_time": "2099-01-01"}, "start_time"),
+    ({"end_time": "whenever"}, "end_time"),
+    ({"start_time": "1 day", "end_time": "3 days"}, "end_time"),
+    ({"should_push_events": "perhaps"}, "should_push_events"),
+]
+BAD_INPUT_MATRIX = [
+    pytest.param(command, {}, overrides, named, id=f"{command}-{list(overrides)[0]}-{index}")
+    for command in ("test-module", "fetch-events", "liveperson-get-events")
+    for index, (overrides, named) in enumerate(BAD_SETTINGS)
+] + [
+    pytest.param("liveperson-get-events", args, {}, named, id=f"get-events-arg-{index}")
+    for index, (args, named) in enumerate(BAD_ARGUMENTS)
+]
+
+
 @freeze_time(NOW)
-@pytest.mark.parametrize(
-    ("overrides", "named"),
-    [
-        ({"auth_server_url": ""}, "Authorization server (Sentinel) host"),
-        ({"auth_server_url": "   "}, "Authorization server (Sentinel) host"),
-        ({"auth_server_url": "http://va.sentinel.liveperson.net"}, "Authorization server (Sentinel) host"),
-        ({"auth_server_url": "https://va.sentinel.liveperson.net/sentinel/api"}, "Authorization server (Sentinel) host"),
-        ({"auth_server_url": "va sentinel"}, "Authorization server (Sentinel) host"),
-        ({"account_id": ""}, "Account ID"),
-        ({"account_id": "12-34"}, "Account ID"),
-        ({"account_id": "a" * 21}, "Account ID"),
-        ({"credentials": {"identifier": "", "password": SECRET}}, "Client ID"),
-        ({"credentials": {"identifier": "id", "password": ""}}, "Client secret"),
-        ({"credentials": None}, "Client ID"),
-        ({"domain_api_url": "http://api.liveperson.net"}, "Domain API URL"),
-        ({"domain_api_url": "https://api.liveperson.net/api"}, "Domain API URL"),
-        ({"first_fetch": "yesterday-ish nonsense"}, "First fetch time"),
-        ({"first_fetch": "2099-01-01T00:00:00Z"}, "First fetch time"),
-        ({"max_fetch": "-5"}, "Maximum number of events per fetch"),
-        ({"max_fetch": "0"}, "Maximum number of events per fetch"),
-        ({"max_fetch": "1000000"}, "Maximum number of events per fetch"),
-        ({"max_fetch": "ten"}, "Maximum number of events per fetch"),
-        ({"page_size": "5"}, "Page size"),
-        ({"page_size": "5000"}, "Page size"),
-        ({"component_types": "ACUserObject,,ACSkillObject"}, "Component types"),
-        ({"component_types": "ACUserObject,"}, "Component types"),
-        ({"component_types": "AC User Object"}, "Component types"),
-        ({"users": "alice, ,bob"}, "Users"),
-        ({"lpa": "maybe"}, "Include changes made by LivePerson administrators (LPA)"),
-        ({"insecure": "sure"}, "Trust any certificate (not secure)"),
-    ],
-)
-def test_bad_setting_is_named_and_nothing_happens(
-    platform: Platform, requests_mock: Any, overrides: dict[str, Any], named: str
+@pytest.mark.parametrize(("command", "args", "overrides", "named"), BAD_INPUT_MATRIX)
+def test_bad_input_matrix(
+    platform: Platform, api: AuditBackend, requests_mock: Any, command: str, args: dict, overrides: dict, named: str | None
 ) -> None:
     """
-    Given an instance setting with a value users really type wrongly
-    When fetch-events runs through main
-    Then the error names the setting, no HTTP call is made, nothing is sent and the last run is unchanged
+    Given a setting or a command argument with a value users really type wrongly
+    When test-module, fetch-events or liveperson-get-events runs through main
+    Then the error names that setting or argument and says what is expected; nothing is called or sent,
+    and the last run is unchanged (a blank that means "default" is no error)
     """
-    platform.params = base_params(**overrides)
+    platform.command, platform.args, platform.params = command, args, base_params(**overrides)
     platform.last_run = {"keep": "me"}
+    api.records = [record("2026-11-23 10:00:00")]
+    if named is None:
+        lp.main()
+        assert not any(isinstance(entry, dict) and entry.get("Type") == 4 for entry in platform.results)
+        return
     with pytest.raises(SystemExit):
         lp.main()
     error = platform.results[-1]
     assert error["Type"] == 4
     assert f'"{named}"' in error["Contents"]
+    assert any(word in error["Contents"] for word in ("must", "use", "give", "fill", "Use", "expected", "from"))
     assert requests_mock.call_count == 0
     assert platform.sent == []
     assert platform.last_run == {"keep": "me"}
@@ -918,34 +959,6 @@ def test_get_events_pushes_when_asked(platform: Platform, api: AuditBackend) -> 
     args = {"should_push_events": "true", "start_time": "2026-11-22T00:00:00Z", "end_time": "2026-11-22T10:00:01Z"}
     lp.get_events_command(make_client(), lp.Settings.from_params(base_params()), args)
     assert [e["objectName"] for e in platform.events] == ["n0", "n1"]
-
-
-@freeze_time(NOW)
-@pytest.mark.parametrize(
-    ("args", "named"),
-    [
-        ({"limit": "0"}, "limit"),
-        ({"limit": "-3"}, "limit"),
-        ({"limit": "100000"}, "limit"),
-        ({"limit": "lots"}, "limit"),
-        ({"start_time": "not a date"}, "start_time"),
-        ({"end_time": "whenever"}, "end_time"),
-        ({"start_time": "1 day", "end_time": "3 days"}, "end_time"),
-        ({"should_push_events": "perhaps"}, "should_push_events"),
-    ],
-)
-def test_get_events_bad_arguments_are_named(platform: Platform, requests_mock: Any, args: dict, named: str) -> None:
-    """
-    Given a wrong argument value
-    When liveperson-get-events runs through main
-    Then the error names the argument, nothing is called or sent
-    """
-    platform.command, platform.args = "liveperson-get-events", args
-    with pytest.raises(SystemExit):
-        lp.main()
-    assert f'"{named}"' in platform.results[-1]["Contents"]
-    assert requests_mock.call_count == 0
-    assert platform.sent == []
 
 
 def test_test_module_ok(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:

@@ -222,7 +222,7 @@ BAD_ARGUMENTS = [
     ({"should_push_events": "perhaps"}, "should_push_events"),
 ]
 BAD_INPUT_MATRIX = [
-    pytest.param(command, {}, overrides, named, id=f"{command}-{list(overrides)[0]}-{index}")
+    pytest.param(command, {}, overrides, named, id=f"{command}-{next(iter(overrides))}-{index}")
     for command in ("test-module", "fetch-events", "liveperson-get-events")
     for index, (overrides, named) in enumerate(BAD_SETTINGS)
 ] + [

@@ -85,7 +85,6 @@ class BaseClient:
             self._session.proxies = handle_proxy()
         else:
             skip_proxy()
-            self._session.trust_env = False  # the real one clears the proxy environment for the session
         if not verify:
             self._session.verify = False
 

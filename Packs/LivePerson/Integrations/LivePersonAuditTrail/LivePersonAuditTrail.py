@@ -533,6 +533,10 @@ class AuditTrailClient(BaseClient):
             try:
                 response = self._http_request(method, full_url=url, resp_type="response", error_handler=_keep_response, **kwargs)
             except (DemistoException, requests.exceptions.RequestException) as error:
+                if is_configuration_failure(error):  # a certificate or proxy problem: retrying cannot help
+                    raise ConnectionFailedError(
+                        f"Could not connect to {urllib.parse.urlsplit(url).netloc}: {short_reason(error)}"
+                    ) from error
                 if not retry_connection_errors:
                     raise ConnectionFailedError(
                         f"Could not reach {urllib.parse.urlsplit(url).netloc}: {short_reason(error)}"
@@ -641,6 +645,12 @@ class AuditTrailClient(BaseClient):
     def _forget_fields(self, names: list[str]) -> None:
         demisto.info(f"The Audit Trail does not know the field(s) {', '.join(names)}; asking without them from now on.")
         self._cache.put(self.FIELDS_CACHE_KEY, self._settings.account_id, names, time.time() + 7 * 24 * 3600)
+
+
+def is_configuration_failure(error: Exception) -> bool:
+    """A TLS certificate or proxy failure, which the settings (Trust any certificate, Use system proxy) must fix."""
+    causes = [error, getattr(error, "exception", None), error.__cause__]
+    return any(isinstance(cause, requests.exceptions.SSLError | requests.exceptions.ProxyError) for cause in causes)
 
 
 def short_reason(error: Exception) -> str:
@@ -863,34 +873,27 @@ class Cursor:
         return cursor
 
 
-def first_changed_hour(scanned: Cursor, saved: Cursor) -> str | None:
-    """The first hour whose records differ from what `saved` consumed, or None when all agree.
+def unaccounted(entries: list[Entry], count: int, total: int) -> list[Entry] | None:
+    """Which of `entries` are not among the `count` records whose fingerprints add up to `total`; None if unknown.
 
-    `scanned` consumed the day up to, not including, the saved boundary second; so in the boundary hour the
-    saved digest is compared without its boundary second.
+    The common case: the first `count` entries are the known ones and any others came later. Otherwise the
+    difference of the hashes names up to two records that appeared anywhere among them (a late insert, or a server
+    that placed a new record elsewhere in the second). Beyond that the caller resends them all: duplicates, never
+    losses.
     """
-    expected = saved.copy()
-    expected.forget_group()
-    for hour in sorted(set(scanned.hours) | set(expected.hours)):
-        if scanned.hours.get(hour, [0, 0]) != expected.hours.get(hour, [0, 0]):
-            return hour
-    return None
-
-
-def new_in_boundary(saved: Cursor, group: list[Entry]) -> list[Entry] | None:
-    """The records of the re-read boundary second that were not consumed before; None when that cannot be told.
-
-    The common case: the first records are the consumed ones (same count, same hash) and any others came later.
-    If the server placed one new record elsewhere in the second, the hash difference names it. Otherwise the
-    caller resends the whole second: duplicates, never losses.
-    """
-    consumed, total = saved.group_count, saved.group_hash
-    fps = [entry.fp for entry in group]
-    if len(fps) >= consumed and sum(fps[:consumed]) % HASH_MODULUS == total:
-        return group[consumed:]
+    fps = [entry.fp for entry in entries]
+    if len(fps) >= count and sum(fps[:count]) % HASH_MODULUS == total:
+        return entries[count:]
     surplus = (sum(fps) - total) % HASH_MODULUS
-    if len(fps) == consumed + 1 and surplus in fps:
-        return [group[fps.index(surplus)]]
+    if len(fps) == count + 1 and surplus in fps:
+        return [entries[fps.index(surplus)]]
+    if len(fps) == count + 2:
+        seen: dict[int, int] = {}
+        for index, fp in enumerate(fps):
+            partner = seen.get((surplus - fp) % HASH_MODULUS)
+            if partner is not None:
+                return [entries[partner], entries[index]]
+            seen.setdefault(fp, index)
     return None
 
 
@@ -961,58 +964,72 @@ def split_boundary(entries: Iterator[Entry], boundary: str | None) -> tuple[list
     return group, iter(())
 
 
-def past_boundary(working: Cursor, saved: Cursor, entries: Iterator[Entry]) -> Iterator[Entry]:
-    """Re-reads the saved boundary second and returns the records to deliver from there on.
+Decision = tuple[Entry, bool]  # a record in position order, and whether to deliver it
 
-    `working` stands at the start of that second: it consumes again the records consumed before, so it ends up
-    exactly past them, and the new records follow in the returned iterator.
-    """
+
+def flagged(entries: list[Entry], new: list[Entry]) -> Iterator[Decision]:
+    to_deliver = {id(entry) for entry in new}
+    return ((entry, id(entry) in to_deliver) for entry in entries)
+
+
+def past_boundary(saved: Cursor, entries: Iterator[Entry]) -> Iterator[Decision]:
+    """Re-reads the saved boundary second (now, eagerly) and flags what is new in it; later records follow."""
     group, rest = split_boundary(entries, saved.last_time)
-    new = new_in_boundary(saved, group)
+    new = unaccounted(group, saved.group_count, saved.group_hash)
     if new is None:
         demisto.info(
             f"The second {saved.last_time} changed ({saved.group_count} records read before, {len(group)} now); resending it."
         )
         new = group
-    to_deliver = {id(entry) for entry in new}
-    for entry in group:
-        if id(entry) not in to_deliver:
-            working.consume(entry)
-    return itertools.chain(new, rest)
+    return itertools.chain(flagged(group, new), ((entry, True) for entry in rest))
 
 
-def resume(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple[Cursor, Iterator[Entry]]:
-    """The records after the saved cursor, starting with a check of its anchor and boundary second."""
+def resume(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple[Cursor, Iterator[Decision]]:
+    """The records from the saved boundary second on, after checking the anchor before it."""
     working = saved.copy()
     working.forget_group()
     entries = read_day(client, plan, saved.day, saved.group_start, saved.anchor)
-    return working, past_boundary(working, saved, entries)
+    return working, past_boundary(saved, entries)
 
 
-def recover(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple[Cursor, Iterator[Entry]]:
-    """After a shift: re-read the saved day, find the first hour that changed, and go on from its start.
+def recover(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple[Cursor, Iterator[Decision]]:
+    """After a shift: re-read the saved day from its start, hour by hour, and deliver what the cursor had not consumed.
 
-    Everything from that hour on is delivered again; when no hour before the boundary second changed, only the
-    boundary second is checked again, as in `resume`.
+    Each hour's records are compared with the hour's saved count and hash: unchanged hours are skipped, up to two
+    late records are found exactly, and an hour changed beyond that is resent whole (duplicates, never losses).
     """
-    scanned = Cursor(since=saved.since, day=saved.day)
-    hour_starts: dict[str, tuple[Cursor, int | None]] = {}
+    consumed = saved.copy()
+    consumed.forget_group()
     entries = read_day(client, plan, saved.day, 0, None)
-    rest: Iterator[Entry] = iter(())
-    for entry in entries:
-        if saved.last_time is not None and entry.second >= saved.last_time:
-            rest = itertools.chain([entry], entries)
-            break
-        hour_starts.setdefault(entry.hour, (scanned.copy(), entry.previous_fp))
-        scanned.consume(entry)
-    changed = first_changed_hour(scanned, saved)
-    if changed is None:
-        demisto.info(f"Recovery: {saved.day} is unchanged before {saved.last_time}; checking that second again.")
-        return scanned, past_boundary(scanned, saved, rest)
-    later_hours = [start for hour, start in sorted(hour_starts.items()) if hour >= changed]
-    restart_at, previous_fp = later_hours[0] if later_hours else (scanned, None)
-    demisto.info(f"Recovery: {saved.day} changed in hour {changed}; resending from position {restart_at.offset}.")
-    return restart_at.copy(), read_day(client, plan, saved.day, restart_at.offset, previous_fp)
+
+    def settle(hour: list[Entry]) -> Iterator[Decision]:
+        if not hour:
+            return iter(())
+        count, total = consumed.hours.get(hour[0].hour, [0, 0])
+        new = unaccounted(hour, count, total)
+        if new is None:
+            demisto.info(
+                f"Recovery: hour {hour[0].hour} of {saved.day} changed beyond repair; resending its {len(hour)} records."
+            )
+            new = hour
+        elif new:
+            demisto.info(f"Recovery: {len(new)} late record(s) found in hour {hour[0].hour} of {saved.day}.")
+        return flagged(hour, new)
+
+    def decisions() -> Iterator[Decision]:
+        hour: list[Entry] = []
+        for entry in entries:
+            if saved.last_time is not None and entry.second >= saved.last_time:
+                yield from settle(hour)
+                yield from past_boundary(saved, itertools.chain([entry], entries))
+                return
+            if hour and entry.hour != hour[0].hour:
+                yield from settle(hour)
+                hour = []
+            hour.append(entry)
+        yield from settle(hour)
+
+    return Cursor(since=saved.since, day=saved.day), decisions()
 
 
 class Batch:
@@ -1058,7 +1075,7 @@ def fetch_batches(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> I
         recovered = True
     while delivered < plan.max_events:
         try:
-            entry = next(entries, None)
+            decision = next(entries, None)
         except AuditTrailShiftedError as shift:
             if recovered:
                 raise TransientError(f"The audit trail kept changing during the run ({shift}); the next run goes on.") from shift
@@ -1075,9 +1092,10 @@ def fetch_batches(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> I
                 raise
             demisto.info(str(error))
             break
-        if entry is None:
+        if decision is None:
             break
-        if entry.when >= since:
+        entry, deliver = decision
+        if deliver and entry.when >= since:
             event = to_event(entry.record, entry.when)
             if not batch.fits(event):
                 yield batch.take(), working.copy()

@@ -689,21 +689,24 @@ def test_unreadable_last_run_is_an_error_that_says_how_to_recover(state: dict) -
         lp.Cursor.from_json(state)
 
 
-def test_new_in_boundary_cases() -> None:
+def test_unaccounted_finds_new_records_by_count_and_hash() -> None:
     """
-    Given a boundary second of two consumed records (fingerprints 5 and 7)
-    When it is read again as it was, grown at the end, grown in the middle, or changed
+    Given two consumed records (fingerprints 5 and 7: count 2, hash 12)
+    When the same second or hour is read again as it was, grown at the end, grown in the middle, grown by two
+    anywhere, or changed
     Then the new records are found exactly, and a change that cannot be told apart gives None
     """
-    saved = lp.Cursor(since="2026-11-23T00:00:00Z", day="2026-11-23", offset=2, last_time="t", group_count=2, group_hash=12)
     same = [entry("2026-11-23 10:00:00", 5), entry("2026-11-23 10:00:00", 7)]
-    assert lp.new_in_boundary(saved, same) == []
+    assert lp.unaccounted(same, 2, 12) == []
     grown = [*same, entry("2026-11-23 10:00:00", 9)]
-    assert lp.new_in_boundary(saved, grown) == [grown[2]]
+    assert lp.unaccounted(grown, 2, 12) == [grown[2]]
     middle = [same[0], entry("2026-11-23 10:00:00", 9), same[1]]
-    assert lp.new_in_boundary(saved, middle) == [middle[1]]
+    assert lp.unaccounted(middle, 2, 12) == [middle[1]]
+    two = [entry("2026-11-23 10:00:00", 100), same[0], entry("2026-11-23 10:00:00", 200), same[1]]
+    assert lp.unaccounted(two, 2, 12) == [two[0], two[2]]
     changed = [entry("2026-11-23 10:00:00", 5), entry("2026-11-23 10:00:00", 8)]
-    assert lp.new_in_boundary(saved, changed) is None
+    assert lp.unaccounted(changed, 2, 12) is None
+    assert lp.unaccounted([], 0, 0) == []
 
 
 # ---------------------------------------------------------------- fetch-events
@@ -824,12 +827,13 @@ def test_exactly_once_over_random_runs_pages_and_appends(platform: Platform, api
 
 
 @freeze_time(NOW)
-@pytest.mark.parametrize("seed", range(6))
-def test_late_inserts_before_the_cursor_are_never_lost(platform: Platform, api: AuditBackend, seed: int) -> None:
+@pytest.mark.parametrize("seed", range(12))
+def test_late_inserts_before_the_cursor_are_delivered_exactly_once(platform: Platform, api: AuditBackend, seed: int) -> None:
     """
-    Given records inserted late, with times before what was already delivered on the cursor's day
+    Given one or two records inserted late, with times before what was already delivered on the cursor's day
     When fetch-events runs again
-    Then the shift is detected and every record is delivered at least once (duplicates only from the changed hour on)
+    Then the shift is detected, the late records are found by the hour's count and hash, and every record is
+    delivered exactly once
     """
     rng = random.Random(seed)
     api.records = random_history(rng, datetime(2026, 11, 20, 1, tzinfo=UTC), 120)
@@ -837,15 +841,36 @@ def test_late_inserts_before_the_cursor_are_never_lost(platform: Platform, api: 
     boundary = datetime.fromisoformat(platform.last_run["last_time"].replace("Z", "+00:00"))
     day_start = datetime.fromisoformat(platform.last_run["day"]).replace(tzinfo=UTC)
     assert boundary > day_start, "the seed must leave a boundary second after midnight"
-    late_time = (day_start + (boundary - day_start) * rng.random()).strftime("%Y-%m-%d %H:%M:%S")
-    late_time = min(late_time, (boundary - timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S"))
-    api.records.append(record(late_time, name="late-insert"))
+    for number in range(1 + seed % 2):
+        late = day_start + (boundary - day_start) * rng.random()
+        late_time = min(late, boundary - timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S")
+        api.records.append(record(late_time, name=f"late-insert-{number}"))
     run_fetch(platform, max_fetch="1000", page_size="20")
-    delivered = [(e["changeDate"], e["objectName"]) for e in platform.events]
-    for row in api.ordered():
-        assert (row["changeDate"], row["objectName"]) in delivered
-    assert (f"{late_time}.0", "late-insert") in delivered
+    delivered = sorted((e["changeDate"], e["objectName"]) for e in platform.events)
+    assert delivered == sorted((r["changeDate"], r["objectName"]) for r in api.records)
     assert any("moved under the cursor" in line for line in platform.logs)
+
+
+@freeze_time(NOW)
+def test_many_late_inserts_in_one_hour_are_resent_never_lost(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given five records inserted late into one hour already delivered
+    When fetch-events runs again
+    Then that hour is resent whole: every record at least once, duplicates only from that hour
+    """
+    api.records = [
+        record(f"2026-11-20 0{hour}:{minute:02d}:00", name=f"h{hour}m{minute}")
+        for hour in (1, 2, 3)
+        for minute in range(0, 60, 10)
+    ]
+    run_fetch(platform, page_size="10")
+    api.records += [record(f"2026-11-20 02:0{second}:30", name=f"late{second}") for second in range(5)]
+    run_fetch(platform, page_size="10")
+    counts = {}
+    for event in platform.events:
+        counts[event["objectName"]] = counts.get(event["objectName"], 0) + 1
+    assert set(counts) == {r["objectName"] for r in api.records}
+    assert {name for name, count in counts.items() if count > 1} == {f"h2m{minute}" for minute in range(0, 60, 10)}
 
 
 @freeze_time(NOW)
@@ -1038,3 +1063,16 @@ def test_unknown_command_is_an_error(platform: Platform) -> None:
     with pytest.raises(SystemExit):
         lp.main()
     assert "not implemented" in platform.results[-1]["Contents"]
+
+
+def test_certificate_failure_is_not_retried(platform: Platform, requests_mock: Any) -> None:
+    """
+    Given the Domain API's certificate cannot be verified
+    When the host is resolved
+    Then it fails at once, without retry pauses, and points at the certificate setting
+    """
+    requests_mock.get(DOMAIN_URL, exc=requests.exceptions.SSLError("certificate verify failed"))
+    client = make_client()
+    with pytest.raises(lp.ConnectionFailedError, match="Trust any certificate"):
+        client.resolver.refresh()
+    assert client._clock.pauses == []  # type: ignore[attr-defined]

@@ -1,0 +1,133 @@
+"""Realistic audit records: every documented object type, LPA changes, automatic updates, bursts, midnights, DST.
+
+A record here is a dict of the API's fields plus two internal keys the server never shows: `timestamp` (an aware
+UTC datetime, second precision) and `automatic` (an automatic update, shown only with automaticUpdates: true).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+ACCOUNT_ID = "12345678"
+
+# object type -> (object names, [(element, old value, new value)])
+OBJECTS: dict[str, tuple[list[str], list[tuple[str, str, str]]]] = {
+    "ACUserObject": (
+        ["Dana Cohen", "Sam Lee", "Priya Nair", "Marco Rossi", "Ava Brown"],
+        [
+            ("Skills", "Billing", "Billing, Sales"),
+            ("Enabled", "true", "false"),
+            ("Max chats", "3", "5"),
+            ("Profile", "Agent", "Agent Manager"),
+        ],
+    ),
+    "ACSkillObject": (
+        ["Sales", "Billing", "Support Tier 2", "VIP"],
+        [("Max wait time", "120", "90"), ("Description", "", "Premium customers")],
+    ),
+    "ACProfileObject": (
+        ["Agent", "Agent Manager", "Campaign Manager"],
+        [("Permissions", "View reports", "View reports, Edit skills")],
+    ),
+    "ACAgentGroupObject": (
+        ["Tier 1", "EMEA night shift", "Escalations"],
+        [("Parent group", "Main group", "Tier 1"), ("Members", "12", "13")],
+    ),
+    "ACLobObject": (["Retail", "Insurance"], [("Name", "Retail", "Retail banking")]),
+    "ACCampaignObject": (["Black Friday", "Renewals Q4"], [("Status", "Inactive", "Active"), ("Goal", "Sales", "Engagement")]),
+    "ACEngagementObject": (["Exit intent offer", "Checkout help"], [("Enabled", "false", "true"), ("Skill", "Sales", "VIP")]),
+    "ACWidgetObject": (["Chat button", "Survey"], [("Color", "#0066ff", "#003399")]),
+}
+ACTIONS = ("Edit", "Edit", "Edit", "Add new", "Delete")
+PEOPLE = [
+    ("Alex Admin", "alex.admin", "4123456789", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0", "USER"),
+    ("Jordan Ops", "jordan.ops", "4123456790", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Safari/605.1", "SSO"),
+    ("Provisioning bot", "provisioning-api", "4123456791", "python-requests/2.32", "OAUTH2"),
+]
+LPA = ("LivePerson Admin", "LPA_support_17", "1", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", "LPA")
+
+
+def make_rng(seed: int) -> random.Random:
+    return random.Random(seed)
+
+
+def make_record(when: datetime, rng: random.Random, lpa: bool = False, automatic: bool = False) -> dict[str, Any]:
+    object_type = rng.choice(sorted(OBJECTS))
+    names, changes = OBJECTS[object_type]
+    element, old, new = rng.choice(changes)
+    action = rng.choice(ACTIONS)
+    if action == "Add new":
+        old = ""
+    elif action == "Delete":
+        new = ""
+    who = LPA if lpa else rng.choice(PEOPLE)
+    if automatic:
+        who = ("Automatic update", "", "", "", "SYSTEM")
+    return {
+        "accountId": ACCOUNT_ID,
+        "objectType": object_type,
+        "objectName": rng.choice(names),
+        "element": element,
+        "oldValue": old,
+        "newValue": new,
+        "actionType": action,
+        "originator": who[0],
+        "originatorLoginName": who[1],
+        "originatorUserId": who[2],
+        "originatorUserAgent": who[3],
+        "originatorAuthType": who[4],
+        "originatorIsLpa": lpa,
+        "timestamp": when.astimezone(UTC).replace(microsecond=0),
+        "automatic": automatic,
+    }
+
+
+def burst(when: datetime, count: int, rng: random.Random, identical: bool = True) -> list[dict[str, Any]]:
+    """`count` records in one second: identical-looking ones (a bulk edit) or all different."""
+    first = make_record(when, rng)
+    return [dict(first) if identical else make_record(when, rng) for _ in range(count)]
+
+
+def generate_backlog(start: datetime, end: datetime, per_day: int, rng: random.Random) -> list[dict[str, Any]]:
+    """About `per_day` records a day between start and end, with LPA changes, automatic updates, bursts larger
+    than a page, and records on both sides of every midnight (UTC and US/Eastern)."""
+    span = (end - start).total_seconds()
+    total = max(1, int(per_day * span / 86400))
+    records = []
+    for _ in range(total):
+        when = start + timedelta(seconds=rng.uniform(0, span))
+        roll = rng.random()
+        records.append(make_record(when, rng, lpa=roll < 0.05, automatic=0.05 <= roll < 0.08))
+    day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    while day < end:
+        for edge in (day, day + timedelta(hours=5)):  # UTC midnight and US/Eastern midnight (standard time)
+            for offset in (-1, 0):
+                moment = edge + timedelta(seconds=offset)
+                if start <= moment < end:
+                    records.extend(burst(moment, rng.randint(2, 4), rng, identical=False))
+        noon = day + timedelta(hours=12, minutes=rng.randint(0, 59))
+        if start <= noon < end:
+            records.extend(burst(noon, 600, rng, identical=True))  # larger than a page of 500
+        day += timedelta(days=1)
+    return records
+
+
+def dst_change_records(year: int, rng: random.Random) -> list[dict[str, Any]]:
+    """Records around the US/Eastern autumn change (first Sunday of November, 06:00 UTC)."""
+    first = datetime(year, 11, 1, tzinfo=UTC)
+    sunday = first + timedelta(days=(6 - first.weekday()) % 7)
+    change = sunday.replace(hour=6)
+    return [make_record(change + timedelta(minutes=minutes), rng) for minutes in (-70, -30, -1, 0, 1, 30, 70)]
+
+
+def live_traffic(now: datetime, rng: random.Random) -> list[dict[str, Any]]:
+    """What arrives during a minute of work, written as it happens: changes at `now`, sometimes a bulk edit in that
+    second, and now and then one change committed late (its time a few seconds before others already visible)."""
+    records = [make_record(now, rng) for _ in range(rng.randint(3, 20))]
+    if rng.random() < 0.5:
+        records.extend(burst(now, rng.randint(5, 40), rng, identical=rng.random() < 0.5))
+    if rng.random() < 0.3:
+        records.append(make_record(now - timedelta(seconds=rng.randint(2, 20)), rng))
+    return records

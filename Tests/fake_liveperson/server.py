@@ -1,0 +1,460 @@
+"""A fake LivePerson over real HTTPS: the Domain API, Sentinel (OAuth2 client credentials) and the Audit Trail.
+
+Faithful to ../shared/docs/liveperson-api.md; what the documentation leaves open is a constructor setting:
+`expires_in` absent / number / string, GraphQL errors as 200 or 400, the largest `first` and what happens above it,
+the order of records within one second. `fake.faults` injects failures; `fake.requests` records every request.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import json
+import random
+import re
+import secrets
+import socket
+import ssl
+import struct
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import graphql
+import pytz
+
+from Tests.fake_liveperson import data
+from Tests.fake_liveperson.tls import make_certificates
+
+SCHEMA_PATH = Path(__file__).with_name("audit_schema.graphql")
+ACCOUNT_PATTERN = re.compile(r"[a-zA-Z0-9_]{1,20}")
+PUBLIC_FIELDS = (
+    "accountId",
+    "objectType",
+    "objectName",
+    "element",
+    "oldValue",
+    "newValue",
+    "actionType",
+    "originator",
+    "originatorLoginName",
+    "originatorUserId",
+    "originatorUserAgent",
+    "originatorAuthType",
+    "originatorIsLpa",
+)
+SERVICES = ("accountConfigReadOnly", "accountConfigReadWrite", "sentinel", "agentVep", "asyncMessagingEnt", "msgHist")
+
+
+def load_schema() -> graphql.GraphQLSchema:
+    return graphql.build_schema(SCHEMA_PATH.read_text())
+
+
+# ------------------------------------------------------------------ faults and the request log
+
+
+@dataclass
+class Fault:
+    endpoint: str  # "domain", "token", "audit" or "any"
+    kind: str  # status, expired_token, reset, slow, malformed_json, graphql_errors, no_data
+    remaining: int
+    options: dict[str, Any]
+
+
+class FaultSchedule:
+    """Faults consumed by the next matching requests, in the order they were added."""
+
+    KINDS = ("status", "expired_token", "reset", "slow", "malformed_json", "graphql_errors", "no_data")
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, endpoint: str, kind: str, times: int = 1, **options: Any) -> None:
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}")
+        with self._lock:
+            self._faults.append(Fault(endpoint, kind, times, options))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(fault.remaining for fault in self._faults)
+
+    def take(self, endpoint: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.endpoint in (endpoint, "any") and fault.remaining > 0:
+                    fault.remaining -= 1
+                    if fault.remaining == 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+
+@dataclass
+class RequestRecord:
+    at: float
+    method: str
+    path: str
+    endpoint: str
+    status: int | None = None
+    fault: str | None = None
+    audit_args: dict[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ the server
+
+
+class FakeLivePerson:
+    """Start with `with FakeLivePerson() as fake:` (or start()/stop()); talk to it at fake.url, trusting fake.ca_bundle."""
+
+    def __init__(
+        self,
+        account_id: str = data.ACCOUNT_ID,
+        client_id: str = "fake-client-id",
+        client_secret: str | None = None,
+        token_ttl: float = 3600,
+        expires_in: str = "string",  # "absent", "number" or "string"
+        max_first: int = 1000,
+        over_max_first: str = "clamp",  # "clamp" or "error"
+        graphql_error_status: int = 200,
+        tie_order: str = "stable",  # "stable" or "shuffled"
+        clock: Callable[[], float] = time.time,
+        seed: int = 0,
+    ):
+        self.account_id = account_id
+        self.client_id = client_id
+        self.client_secret = client_secret or "fake-secret-" + secrets.token_hex(8)
+        self.token_ttl = token_ttl
+        self.expires_in = expires_in
+        self.max_first = max_first
+        self.over_max_first = over_max_first
+        self.graphql_error_status = graphql_error_status
+        self.tie_order = tie_order
+        self.clock = clock
+        self.faults = FaultSchedule()
+        self.requests: list[RequestRecord] = []
+        self.records: list[dict[str, Any]] = []
+        self._sorted: list[tuple[datetime, int, dict[str, Any]]] = []
+        self._tokens: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)
+        self._schema = load_schema()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.ca_bundle = ""
+        self.host = ""
+        self.url = ""
+
+    # -- life cycle
+
+    def start(self) -> FakeLivePerson:
+        ca, cert, key = make_certificates()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        port = self._server.server_address[1]
+        self.ca_bundle, self.host, self.url = str(ca), f"127.0.0.1:{port}", f"https://127.0.0.1:{port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-liveperson", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeLivePerson:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- data
+
+    def add_records(self, records: Iterable[dict[str, Any]]) -> None:
+        """Appends records while serving (any time, also earlier ones: a late insert)."""
+        with self._lock:
+            for record in records:
+                stored = dict(record)
+                stored["seq"] = len(self.records)
+                stored.setdefault("automatic", False)
+                self.records.append(stored)
+                bisect.insort(self._sorted, (stored["timestamp"], stored["seq"], stored))
+
+    def expected(
+        self,
+        since: datetime | None = None,
+        lpa: bool = True,
+        automatic_updates: bool = False,
+        component_types: Iterable[str] = (),
+        users: Iterable[str] = (),
+    ) -> list[dict[str, Any]]:
+        """The ground truth a collector with these settings should deliver, oldest first, rendered in UTC."""
+        with self._lock:
+            rows = [row for _, _, row in self._sorted]
+        rows = [row for row in rows if since is None or row["timestamp"] >= since]
+        rows = self._filtered(rows, lpa, automatic_updates, list(component_types), list(users))
+        return [self._render(row, PUBLIC_FIELDS + ("changeDate",), pytz.UTC) for row in rows]
+
+    def count(self, endpoint: str) -> int:
+        return sum(1 for request in self.requests if request.endpoint == endpoint)
+
+    def revoke_tokens(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+    # -- answers (called by the handler)
+
+    def issue_token(self) -> dict[str, Any]:
+        now = self.clock()
+        header = _b64({"alg": "RS256", "typ": "JWT"})
+        payload = _b64({"iat": int(now), "exp": int(now + self.token_ttl), "sub": self.client_id, "aud": self.account_id})
+        token = f"{header}.{payload}.{base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip('=')}"
+        with self._lock:
+            self._tokens[token] = now + self.token_ttl
+        answer: dict[str, Any] = {"access_token": token, "token_type": "Bearer"}
+        if self.expires_in == "number":
+            answer["expires_in"] = int(self.token_ttl)
+        elif self.expires_in == "string":
+            answer["expires_in"] = str(int(self.token_ttl))
+        return answer
+
+    def token_valid(self, token: str) -> bool:
+        with self._lock:
+            expiry = self._tokens.get(token)
+        return expiry is not None and expiry > self.clock()
+
+    def expire_token(self, token: str) -> None:
+        with self._lock:
+            self._tokens.pop(token, None)
+
+    def audit(self, query: str, log: RequestRecord) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Validates and runs one GraphQL query; returns (status, body, headers)."""
+        try:
+            document = graphql.parse(query)
+        except graphql.GraphQLError as error:
+            return self.graphql_error_status, {"errors": [{"message": error.message}]}, {}
+        errors = graphql.validate(self._schema, document)
+        if errors:
+            return self.graphql_error_status, {"errors": [{"message": error.message} for error in errors]}, {}
+        total = {"count": 0}
+
+        def resolve_audit(info: Any, **arguments: Any) -> list[dict[str, Any]]:
+            log.audit_args = arguments
+            rows, total["count"] = self._select(arguments)
+            tz = pytz.timezone(arguments.get("timezone") or "US/Eastern")
+            return [self._render(row, PUBLIC_FIELDS + ("changeDate",), tz) for row in rows]
+
+        result = graphql.execute(self._schema, document, root_value={"auditData": resolve_audit})
+        if result.errors:
+            return self.graphql_error_status, {"errors": [{"message": error.message} for error in result.errors]}, {}
+        return 200, {"data": result.data}, {"X-Total-Count": str(total["count"])}
+
+    def _select(self, arguments: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+        tz = pytz.timezone(arguments.get("timezone") or "US/Eastern")
+        with self._lock:
+            rows = self._sorted
+            if arguments.get("fromDate"):
+                start = tz.localize(datetime.combine(date.fromisoformat(arguments["fromDate"]), datetime.min.time()))
+                rows = rows[bisect.bisect_left(rows, (start.astimezone(UTC), -1)) :]
+            if arguments.get("toDate"):
+                end = tz.localize(
+                    datetime.combine(date.fromisoformat(arguments["toDate"]) + timedelta(days=1), datetime.min.time())
+                )
+                rows = rows[: bisect.bisect_left(rows, (end.astimezone(UTC), -1))]
+            selected = [row for _, _, row in rows]
+        selected = self._filtered(
+            selected,
+            bool(arguments.get("lpa", False)),
+            bool(arguments.get("automaticUpdates", False)),
+            arguments.get("componentTypes") or [],
+            arguments.get("users") or [],
+        )
+        selected = self._ordered(
+            selected, arguments.get("orderBy") or ["changeTimestamp"], arguments.get("orderDirection") or ["DESC"]
+        )
+        first = arguments.get("first") if arguments.get("first") is not None else 50
+        if first > self.max_first:
+            if self.over_max_first == "error":
+                raise graphql.GraphQLError(f"first must be at most {self.max_first}")
+            first = self.max_first
+        offset = arguments.get("offset") or 0
+        return selected[offset : offset + first], len(selected)
+
+    def _ordered(self, rows: list[dict[str, Any]], order_by: list[str], directions: list[str]) -> list[dict[str, Any]]:
+        if self.tie_order == "shuffled":
+            rows = rows[:]
+            self._rng.shuffle(rows)  # the sorts below are stable: records of one second keep this random order
+        else:
+            rows = sorted(rows, key=lambda row: row["seq"])
+        for name, direction in reversed(list(zip(order_by, directions + ["DESC"] * len(order_by), strict=False))):
+            key = "timestamp" if name == "changeTimestamp" else name
+            rows.sort(key=lambda row, key=key: (row.get(key) is None, row.get(key)), reverse=str(direction).upper() == "DESC")
+        return rows
+
+    @staticmethod
+    def _filtered(
+        rows: list[dict[str, Any]], lpa: bool, automatic: bool, types: list[str], users: list[str]
+    ) -> list[dict[str, Any]]:
+        return [
+            row
+            for row in rows
+            if (lpa or not row["originatorIsLpa"])
+            and (automatic or not row.get("automatic"))
+            and (not types or row["objectType"] in types)
+            and (not users or row["originatorLoginName"] in users or row["originatorUserId"] in users)
+        ]
+
+    @staticmethod
+    def _render(row: dict[str, Any], fields: Iterable[str], tz: Any) -> dict[str, Any]:
+        rendered = {name: row.get(name) for name in fields if name != "changeDate"}
+        rendered["changeDate"] = row["timestamp"].astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") + ".0"
+        return rendered
+
+
+def _b64(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+# ------------------------------------------------------------------ HTTP
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    fake: FakeLivePerson
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        """Quiet: the request log is fake.requests."""
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def _dispatch(self, method: str) -> None:
+        url = urllib.parse.urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        endpoint, account, rest = self._route(method, url.path)
+        log = RequestRecord(time.time(), method, url.path, endpoint)
+        self.fake.requests.append(log)
+        if endpoint == "unknown":
+            return self._answer(log, 404, {"error": "not found"})
+        if not ACCOUNT_PATTERN.fullmatch(account):
+            return self._answer(log, 400, {"error": "invalid account id"})
+        if account != self.fake.account_id:
+            return self._answer(log, 401, {"error": "unknown account"})
+        fault = self.fake.faults.take(endpoint)
+        if fault is not None:
+            log.fault = fault.kind
+            if self._apply_fault(fault, log):
+                return None
+        if endpoint == "domain":
+            return self._domain(log, rest)
+        if endpoint == "token":
+            return self._token(log, body)
+        return self._audit(log, body)
+
+    @staticmethod
+    def _route(method: str, path: str) -> tuple[str, str, str]:
+        patterns = [
+            ("GET", r"/api/account/([^/]*)/service/([^/]+)/baseURI\.json", "domain"),
+            ("GET", r"/api/account/([^/]*)/service/baseURI\.json()", "domain"),
+            ("POST", r"/sentinel/api/v2/account/([^/]*)/app/token()", "token"),
+            ("POST", r"/sentinel/api/account/([^/]*)/app/token()", "token"),
+            ("POST", r"/api/account/([^/]*)/configuration/metadata/audit()", "audit"),
+        ]
+        for allowed, pattern, endpoint in patterns:
+            match = re.fullmatch(pattern, path)
+            if match and method == allowed:
+                return endpoint, match.group(1), match.group(2)
+        return "unknown", "", ""
+
+    def _apply_fault(self, fault: Fault, log: RequestRecord) -> bool:
+        """Answers for the fault and returns True, or returns False to go on answering normally (slow)."""
+        options = fault.options
+        if fault.kind == "status":
+            headers = {"Retry-After": str(options["retry_after"])} if options.get("retry_after") is not None else {}
+            self._answer(log, int(options.get("code", 500)), {"error": "injected"}, headers)
+        elif fault.kind == "expired_token":
+            self.fake.expire_token(self._bearer())
+            self._answer(log, 401, {"error": "token expired"})
+        elif fault.kind == "reset":
+            log.status = None
+            self.close_connection = True
+            raw = self.connection
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            raw.close()
+        elif fault.kind == "slow":
+            time.sleep(float(options.get("seconds", 5)))
+            return False
+        elif fault.kind == "malformed_json":
+            self._answer_raw(log, 200, b'{"data": {"auditData": [{"accountId": ', {})
+        elif fault.kind == "graphql_errors":
+            self._answer(log, 200, {"errors": [{"message": options.get("message", "Internal error while fetching data")}]})
+        elif fault.kind == "no_data":
+            self._answer(log, 200, options.get("body", {}))
+        return True
+
+    def _bearer(self) -> str:
+        value = self.headers.get("Authorization", "")
+        return value[len("Bearer ") :] if value.startswith("Bearer ") else ""
+
+    def _domain(self, log: RequestRecord, service: str) -> None:
+        if service and service not in SERVICES:
+            return self._answer(log, 404, {"error": f"unknown service {service}"})
+        entries = [{"service": name, "account": self.fake.account_id, "baseURI": self.fake.host} for name in SERVICES]
+        if service:
+            return self._answer(log, 200, entries[SERVICES.index(service)])
+        return self._answer(log, 200, {"baseURIs": entries})
+
+    def _token(self, log: RequestRecord, body: bytes) -> None:
+        if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            return self._answer(log, 400, {"error": "invalid_request"})
+        form = urllib.parse.parse_qs(body.decode())
+        if form.get("grant_type") != ["client_credentials"]:
+            return self._answer(log, 400, {"error": "unsupported_grant_type"})
+        if form.get("client_id") != [self.fake.client_id] or form.get("client_secret") != [self.fake.client_secret]:
+            return self._answer(log, 401, {"error": "invalid_client"})
+        return self._answer(log, 200, self.fake.issue_token())
+
+    def _audit(self, log: RequestRecord, body: bytes) -> None:
+        if not self.fake.token_valid(self._bearer()):
+            return self._answer(log, 401, {"error": "unauthorized"})
+        try:
+            query = json.loads(body)["query"]
+        except (ValueError, KeyError, TypeError):
+            return self._answer(log, 400, {"error": "the body must be JSON with a query"})
+        status, answer, headers = self.fake.audit(str(query), log)
+        return self._answer(log, status, answer, headers)
+
+    def _answer(self, log: RequestRecord, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        self._answer_raw(log, status, json.dumps(body).encode(), headers or {})
+
+    def _answer_raw(self, log: RequestRecord, status: int, payload: bytes, headers: dict[str, str]) -> None:
+        log.status = status
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            self.close_connection = True

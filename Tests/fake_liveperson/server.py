@@ -209,7 +209,7 @@ class FakeLivePerson:
             rows = [row for _, _, row in self._sorted]
         rows = [row for row in rows if since is None or row["timestamp"] >= since]
         rows = self._filtered(rows, lpa, automatic_updates, list(component_types), list(users))
-        return [self._render(row, PUBLIC_FIELDS + ("changeDate",), pytz.UTC) for row in rows]
+        return [self._render(row, (*PUBLIC_FIELDS, "changeDate"), pytz.UTC) for row in rows]
 
     def count(self, endpoint: str) -> int:
         return sum(1 for request in self.requests if request.endpoint == endpoint)
@@ -258,7 +258,7 @@ class FakeLivePerson:
             log.audit_args = arguments
             rows, total["count"] = self._select(arguments)
             tz = pytz.timezone(arguments.get("timezone") or "US/Eastern")
-            return [self._render(row, PUBLIC_FIELDS + ("changeDate",), tz) for row in rows]
+            return [self._render(row, (*PUBLIC_FIELDS, "changeDate"), tz) for row in rows]
 
         result = graphql.execute(self._schema, document, root_value={"auditData": resolve_audit})
         if result.errors:
@@ -338,7 +338,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     fake: FakeLivePerson
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request log is fake.requests."""
 
     def do_GET(self) -> None:

@@ -1076,3 +1076,45 @@ def test_certificate_failure_is_not_retried(platform: Platform, requests_mock: A
     with pytest.raises(lp.ConnectionFailedError, match="Trust any certificate"):
         client.resolver.refresh()
     assert client._clock.pauses == []  # type: ignore[attr-defined]
+
+
+SCHEMA = Path(__file__).parents[4] / "Tests" / "fake_liveperson" / "audit_schema.graphql"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        lp.AuditQuery(),
+        lp.AuditQuery(first=1, offset=0),
+        lp.AuditQuery(
+            from_date=date(2024, 5, 1),
+            to_date=date(2024, 5, 31),
+            first=500,
+            offset=12500,
+            users=('quote " and backslash \\ user', "émile@example.com", "emoji 🙂", "new\nline"),
+            component_types=("ACUserObject",),
+            language="en-US",
+            lpa=False,
+            automatic_updates=True,
+            order_by=("changeTimestamp", "objectType"),
+            order_direction=("ASC", "DESC"),
+        ),
+        lp.AuditQuery(fields=tuple(name for name in lp.AUDIT_FIELDS if name != "actionType")),
+    ],
+)
+def test_built_queries_are_valid_graphql_for_the_audit_schema(query: lp.AuditQuery) -> None:
+    """
+    Given audit queries with every argument, odd characters in strings and lists, and the reduced field set
+    When they are built, parsed and validated against the auditData schema kept in Tests/
+    Then they are valid, and the parsed arguments hold exactly the values given
+    """
+    import graphql  # noqa: PLC0415 - a test-only dependency
+
+    schema = graphql.build_schema(SCHEMA.read_text())
+    document = graphql.parse(lp.build_audit_query(query)["query"])
+    assert graphql.validate(schema, document) == []
+    field_node = document.definitions[0].selection_set.selections[0]  # type: ignore[attr-defined]
+    arguments = {arg.name.value: graphql.value_from_ast_untyped(arg.value) for arg in field_node.arguments}
+    assert arguments.get("users", []) == list(query.users)
+    assert arguments["timezone"] == "UTC"
+    assert [selection.name.value for selection in field_node.selection_set.selections] == list(query.fields)

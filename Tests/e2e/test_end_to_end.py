@@ -1,0 +1,291 @@
+"""End to end: the integration, run the platform's way, against the fake LivePerson over HTTPS.
+
+Every test compares what reached the XSIAM stand-in (the state folder's events.ndjson) with the fake's ground truth.
+Retry pauses run on a virtual clock so the suite stays fast; everything else is real: TLS, HTTP, JSON, GraphQL.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from Tests import platform_run, runner
+from Tests.fake_liveperson import FakeLivePerson, data
+
+pytestmark = pytest.mark.e2e
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+class VirtualClock:
+    """Stands in for the module's `time`: sleeping moves the clock instead of waiting."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self.pauses: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.offset += seconds
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+
+@pytest.fixture
+def fake() -> Any:
+    with FakeLivePerson(seed=3) as server:
+        yield server
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    virtual = VirtualClock()
+    import LivePersonAuditTrail  # noqa: PLC0415 - the platform's import path is set by conftest
+
+    monkeypatch.setattr(LivePersonAuditTrail, "time", virtual)
+    return virtual
+
+
+@pytest.fixture
+def instance(tmp_path: Path, fake: FakeLivePerson, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_bundle)
+    state = tmp_path / "instance"
+    runner.configure(
+        state,
+        {
+            "auth_server_url": fake.host,
+            "domain_api_url": fake.url,
+            "account_id": fake.account_id,
+            "client_id": fake.client_id,
+            "client_secret": fake.client_secret,
+            "first_fetch": "5 days",
+            "page_size": "100",
+            "max_fetch": "700",
+        },
+    )
+    return state
+
+
+def fetch(state: Path) -> platform_run.Outcome:
+    return platform_run.run_command(state, "fetch-events")
+
+
+def drain(state: Path, runs: int = 60) -> None:
+    for _ in range(runs):
+        outcome = fetch(state)
+        assert outcome.ok, outcome.error
+        if outcome.events_sent == 0:
+            return
+    raise AssertionError("the backlog did not drain")
+
+
+def assert_exactly_once(fake: FakeLivePerson, state: Path, **filters: Any) -> None:
+    expected = fake.expected(since=NOW - timedelta(days=5), **filters)
+    lost, duplicated = runner.compare(expected, runner.delivered_events(state))
+    assert (lost, duplicated) == (0, 0), f"{lost} lost, {duplicated} duplicated of {len(expected)}"
+
+
+def calls(fake: FakeLivePerson, since: int) -> Counter:
+    return Counter(entry.endpoint for entry in fake.requests[since:])
+
+
+def test_multi_day_backlog_with_bursts_drains_exactly(fake: FakeLivePerson, instance: Path) -> None:
+    """
+    Given three days of records with LPA changes, automatic updates, 600-record bursts in one second and midnights,
+    larger than max_fetch
+    When fetch-events runs until nothing is left, with new records (a same-second burst spanning a page and a run
+    boundary, and a crossing of midnight) appended between runs
+    Then every record the settings select is delivered exactly once, and _time is UTC ISO 8601
+    """
+    rng = data.make_rng(11)
+    fake.add_records(data.generate_backlog(NOW - timedelta(days=3), NOW - timedelta(minutes=10), 1500, rng))
+    first = fetch(instance)
+    assert first.ok and first.events_sent == 700
+    burst_second = NOW - timedelta(minutes=5)
+    fake.add_records(data.burst(burst_second, 250, rng, identical=True))
+    fetch(instance)
+    fake.add_records(data.burst(burst_second, 30, rng, identical=True))  # the same second grows after it was read
+    drain(instance)
+    assert_exactly_once(fake, instance)
+    event = runner.delivered_events(instance)[0]
+    assert event["_time"].endswith("Z") and "T" in event["_time"]
+    assert event["changeDate"][:10] == event["_time"][:10]
+
+
+def test_steady_state_run_calls_only_the_audit_api(fake: FakeLivePerson, instance: Path) -> None:
+    """
+    Given an instance that already has its host and token cached
+    When a scheduled run finds nothing new
+    Then it makes exactly one audit call and no domain or token call
+    """
+    fake.add_records(data.generate_backlog(NOW - timedelta(hours=3), NOW - timedelta(hours=1), 300, data.make_rng(2)))
+    drain(instance)
+    mark = len(fake.requests)
+    assert fetch(instance).events_sent == 0
+    assert calls(fake, mark) == Counter({"audit": 1})
+
+
+def test_lpa_and_automatic_update_settings_select_records(fake: FakeLivePerson, instance: Path) -> None:
+    """
+    Given records by users, by LivePerson administrators and automatic updates
+    When the instance collects with LPA off and automatic updates on
+    Then exactly the records those settings select are delivered
+    """
+    fake.add_records(data.generate_backlog(NOW - timedelta(days=1), NOW - timedelta(minutes=1), 2000, data.make_rng(5)))
+    params = json.loads((instance / "params.json").read_text())
+    params.update(lpa=False, automatic_updates=True)
+    (instance / "params.json").write_text(json.dumps(params))
+    drain(instance)
+    assert_exactly_once(fake, instance, lpa=False, automatic_updates=True)
+
+
+# Each fault, injected on the first audit call of a run: what the run must end as.
+FAULTS = [
+    ({"kind": "status", "code": 500}, True),
+    ({"kind": "status", "code": 502, "times": 3}, True),
+    ({"kind": "status", "code": 503, "times": 4}, False),
+    ({"kind": "status", "code": 429}, True),
+    ({"kind": "status", "code": 429, "retry_after": 3}, True),
+    ({"kind": "status", "code": 401}, True),
+    ({"kind": "expired_token"}, True),
+    ({"kind": "status", "code": 403}, False),
+    ({"kind": "status", "code": 451}, False),
+    ({"kind": "reset"}, True),
+    ({"kind": "slow", "seconds": 0.3}, True),
+    ({"kind": "malformed_json"}, False),
+    ({"kind": "graphql_errors"}, False),
+    ({"kind": "no_data"}, False),
+    ({"kind": "no_data", "body": {"data": None}}, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("fault", "run_succeeds"), FAULTS, ids=lambda value: json.dumps(value) if isinstance(value, dict) else None
+)
+def test_fault_then_recovery(fake: FakeLivePerson, instance: Path, fault: dict, run_succeeds: bool) -> None:
+    """
+    Given a steady instance and a fault on the next audit call (after a page of progress in the same run)
+    When the run meets the fault, and later runs meet none
+    Then the run retries, renews or fails as LivePerson's policy says, keeps its state consistent, and in the end
+    every record is delivered exactly once
+    """
+    fake.add_records(data.generate_backlog(NOW - timedelta(hours=6), NOW - timedelta(hours=1), 1200, data.make_rng(7)))
+    options = dict(fault)
+    kind, times = options.pop("kind"), options.pop("times", 1)
+    fake.faults.add("audit", kind, times=times, **options)
+    outcome = fetch(instance)
+    assert outcome.ok is run_succeeds, outcome.error
+    if not run_succeeds:
+        assert outcome.error and "Failed to execute fetch-events" in outcome.error
+    if kind == "status" and fault.get("code") == 403:
+        assert "Audit Trail read permission" in str(outcome.error)
+    drain(instance)
+    assert_exactly_once(fake, instance)
+
+
+def test_faults_in_the_middle_of_a_run_keep_earlier_pages(fake: FakeLivePerson, instance: Path, clock: VirtualClock) -> None:
+    """
+    Given a backlog of several pages and a server that fails for good on the third page
+    When the run meets it
+    Then the pages before it are delivered and saved, the run fails after the advised retries, and the next runs
+    finish the backlog exactly once
+    """
+    fake.add_records(data.generate_backlog(NOW - timedelta(hours=20), NOW - timedelta(hours=1), 1200, data.make_rng(8)))
+    original = fake.audit
+    pages = {"n": 0}
+
+    def failing_from_the_third_page(query: str, log: Any) -> Any:
+        pages["n"] += 1
+        return (503, {"error": "down"}, {}) if pages["n"] >= 3 else original(query, log)
+
+    fake.audit = failing_from_the_third_page  # type: ignore[method-assign]
+    outcome = fetch(instance)
+    assert not outcome.ok and "next run resumes" in str(outcome.error)
+    assert len(runner.delivered_events(instance)) == 100 + 99  # two pages; each later page re-reads one record
+    assert json.loads((instance / "last_run.json").read_text())["offset"] > 0
+    assert clock.pauses == [5, 10, 15]
+    fake.audit = original  # type: ignore[method-assign]
+    drain(instance)
+    assert_exactly_once(fake, instance)
+
+
+def test_token_revoked_between_runs_and_expiring_within_a_run(fake: FakeLivePerson, instance: Path) -> None:
+    """
+    Given a cached token that LivePerson revoked between runs, and another that expires during a later run
+    When the runs go on
+    Then each time exactly one new token is asked for, and nothing is lost or doubled
+    """
+    fake.add_records(data.generate_backlog(NOW - timedelta(hours=8), NOW - timedelta(hours=1), 2000, data.make_rng(9)))
+    fetch(instance)
+    fake.revoke_tokens()
+    mark = len(fake.requests)
+    assert fetch(instance).ok
+    assert calls(fake, mark)["token"] == 1
+    fake.faults.add("audit", "expired_token")
+    mark = len(fake.requests)
+    assert fetch(instance).ok
+    assert calls(fake, mark)["token"] == 1
+    drain(instance)
+    assert_exactly_once(fake, instance)
+
+
+def test_test_module_and_get_events_over_https(fake: FakeLivePerson, instance: Path) -> None:
+    """
+    Given a working instance
+    When test-module and liveperson-get-events limit=5 run
+    Then test-module answers ok and the command shows five events without sending any
+    """
+    fake.add_records(data.generate_backlog(NOW - timedelta(days=2), NOW - timedelta(hours=1), 500, data.make_rng(4)))
+    assert platform_run.run_command(instance, "test-module").results == ["ok"]
+    outcome = platform_run.run_command(instance, "liveperson-get-events", {"limit": "5"})
+    entry = outcome.results[-1]
+    assert len(entry["EntryContext"]["LivePerson.AuditEvent"]) == 5
+    assert "| ACUserObject |" in entry["HumanReadable"] or "|" in entry["HumanReadable"]
+    assert outcome.events_sent == 0
+
+
+def test_wrong_secret_and_wrong_account_get_clear_messages(fake: FakeLivePerson, instance: Path) -> None:
+    """
+    Given a wrong client secret, then a wrong account ID
+    When test-module runs
+    Then each answer names the stage and the setting, and the secret appears nowhere
+    """
+    params = json.loads((instance / "params.json").read_text())
+    params["credentials"]["password"] = "wrong-secret-value-xyz"
+    (instance / "params.json").write_text(json.dumps(params))
+    answer = platform_run.run_command(instance, "test-module").results[-1]
+    assert answer.startswith("Authentication (Sentinel token) failed") and '"Client secret"' in answer
+    assert "wrong-secret-value-xyz" not in (instance / "log.txt").read_text() + answer
+    params["credentials"]["password"] = fake.client_secret
+    params["account_id"] = "87654321"
+    (instance / "params.json").write_text(json.dumps(params))
+    answer = platform_run.run_command(instance, "test-module").results[-1]
+    assert answer.startswith("Domain API lookup failed") and '"Account ID"' in answer
+
+
+def test_fresh_process_run_like_the_platform(fake: FakeLivePerson, instance: Path) -> None:
+    """
+    Given an instance folder
+    When fetch-events runs in a fresh process through `python -m Tests.platform_run`
+    Then it delivers, saves its cursor, and reports its outcome as JSON
+    """
+    import subprocess  # noqa: PLC0415
+
+    fake.add_records(data.generate_backlog(NOW - timedelta(hours=2), NOW - timedelta(minutes=30), 300, data.make_rng(6)))
+    done = subprocess.run(
+        [sys.executable, "-m", "Tests.platform_run", str(instance), "fetch-events"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["ok"] and summary["sent"] > 0
+    assert json.loads((instance / "last_run.json").read_text())["offset"] > 0

@@ -11,13 +11,13 @@ An instance lives in a state folder:
 `run_command` runs one command in this process; `python -m Tests.platform_run STATE COMMAND [key=value ...]`
 runs it in a fresh process, as the platform does for every scheduled run. Last run and integration context
 are read before and written after the run, so state crosses runs only the way it does on the platform.
-Environment: XSIAM_REFUSE_CHUNKS (refuse those send chunks of this run), REQUESTS_CA_BUNDLE (trust a test CA).
+Environment: XSIAM_REFUSE_CHUNKS (refuse those send chunks of this run), REQUESTS_CA_BUNDLE (trust a test CA),
+PLATFORM_VIRTUAL_TIME=1 (the integration's pauses move a virtual clock instead of waiting: for soak runs).
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import sys
@@ -36,6 +36,24 @@ for _path in (DOUBLES, INTEGRATION):
 import demistomock as demisto  # noqa: E402
 
 
+class VirtualClock:
+    """Stands in for the integration's `time` module: sleeping moves the clock instead of waiting."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self.pauses: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.offset += seconds
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+
 @dataclass
 class Outcome:
     """What one run left behind: its war-room entries, log lines, whether it failed, and how long it took."""
@@ -45,6 +63,7 @@ class Outcome:
     logs: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    virtual_seconds: float = 0.0
     events_sent: int = 0
 
     @property
@@ -119,11 +138,15 @@ def run_command(state: Path, command: str, args: dict[str, str] | None = None) -
     previous_sink = os.environ.get("XSIAM_SINK_FILE")
     os.environ["XSIAM_SINK_FILE"] = str(sink)
     started = time.monotonic()
+    clock: VirtualClock | None = None
     try:
         for name, hook in hooks.items():
             setattr(demisto, name, hook)
         import LivePersonAuditTrail  # noqa: PLC0415 - imported once the platform is in place, as on the platform
 
+        if os.environ.get("PLATFORM_VIRTUAL_TIME") == "1":
+            clock = VirtualClock()
+            LivePersonAuditTrail.time = clock  # type: ignore[assignment]
         with contextlib.suppress(SystemExit):  # return_error ends the process on the platform
             LivePersonAuditTrail.main()
     finally:
@@ -134,6 +157,7 @@ def run_command(state: Path, command: str, args: dict[str, str] | None = None) -
         else:
             os.environ["XSIAM_SINK_FILE"] = previous_sink
     outcome.seconds = time.monotonic() - started
+    outcome.virtual_seconds = sum(clock.pauses) if clock else 0.0
     outcome.events_sent = _count_lines(sink) - before
     errors = [entry for entry in outcome.results if isinstance(entry, dict) and entry.get("Type") == 4]
     if errors:
@@ -158,15 +182,11 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     outcome = run_command(Path(argv[0]), argv[1], parse_args(argv[2:]))
-    out = io.StringIO()
     for entry in outcome.results:
-        print(readable(entry), file=out)
-    sys.stdout.write(out.getvalue())
-    print(
-        json.dumps(
-            {"command": outcome.command, "ok": outcome.ok, "seconds": round(outcome.seconds, 3), "sent": outcome.events_sent}
-        )
-    )
+        print(readable(entry))
+    summary = {"command": outcome.command, "ok": outcome.ok, "sent": outcome.events_sent, "error": outcome.error}
+    summary.update(seconds=round(outcome.seconds, 3), virtual_seconds=outcome.virtual_seconds)
+    print(json.dumps(summary))
     return 0 if outcome.ok else 1
 
 

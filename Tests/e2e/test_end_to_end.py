@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,27 +17,10 @@ import pytest
 
 from Tests import platform_run, runner
 from Tests.fake_liveperson import FakeLivePerson, data
+from Tests.platform_run import VirtualClock
 
 pytestmark = pytest.mark.e2e
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-class VirtualClock:
-    """Stands in for the module's `time`: sleeping moves the clock instead of waiting."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-        self.pauses: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.pauses.append(seconds)
-        self.offset += seconds
-
-    def monotonic(self) -> float:
-        return time.monotonic() + self.offset
-
-    def time(self) -> float:
-        return time.time() + self.offset
 
 
 @pytest.fixture

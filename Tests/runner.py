@@ -126,7 +126,7 @@ def demo(arguments: argparse.Namespace) -> int:
     now = datetime.now(UTC).replace(microsecond=0)
     start = now - timedelta(days=arguments.days)
     print(f"Starting the fake LivePerson API with {arguments.days} days of audit records ...", flush=True)
-    with FakeLivePerson(seed=arguments.seed) as fake:
+    with FakeLivePerson(seed=arguments.seed, client_secret=arguments.client_secret) as fake:
         rng = data.make_rng(arguments.seed)
         fake.add_records(data.generate_backlog(start, now, arguments.per_day, rng))
         print(f"  {len(fake.records)} records at {fake.url} (CA: {fake.ca_bundle})")
@@ -214,6 +214,7 @@ def main(argv: list[str]) -> int:
     demo_parser.add_argument("--append-cycles", type=int, default=3, help="cycles that see new records arrive before they run")
     demo_parser.add_argument("--max-cycles", type=int, default=30)
     demo_parser.add_argument("--state", default=str(ROOT / ".state" / "demo"))
+    demo_parser.add_argument("--client-secret", default=None, help="the fake's client secret (default: a random one)")
     run_parser = commands.add_parser("run", help="one command against an instance")
     run_parser.add_argument("--state", default=str(ROOT / ".state" / "local"))
     run_parser.add_argument("command", help="configure, test-module, fetch-events or liveperson-get-events")

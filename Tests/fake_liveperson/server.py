@@ -147,6 +147,7 @@ class FakeLivePerson:
         self.records: list[dict[str, Any]] = []
         self._sorted: list[tuple[datetime, int, dict[str, Any]]] = []
         self._tokens: dict[str, float] = {}
+        self.issued_tokens: list[str] = []
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
         self._schema = load_schema()
@@ -227,6 +228,7 @@ class FakeLivePerson:
         token = f"{header}.{payload}.{base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip('=')}"
         with self._lock:
             self._tokens[token] = now + self.token_ttl
+            self.issued_tokens.append(token)
         answer: dict[str, Any] = {"access_token": token, "token_type": "Bearer"}
         if self.expires_in == "number":
             answer["expires_in"] = int(self.token_ttl)

@@ -1,0 +1,5 @@
+import sys
+
+from Tests.soak.soak import main
+
+sys.exit(main(sys.argv[1:]))

@@ -50,7 +50,7 @@ def manifest_defaults() -> dict[str, Any]:
     return params
 
 
-def configure(state: Path, settings: dict[str, str]) -> dict[str, Any]:
+def configure(state: Path, settings: dict[str, Any]) -> dict[str, Any]:
     """Writes params.json: the manifest's defaults, then the given settings (client_id/secret form the credentials)."""
     params = manifest_defaults()
     params.update(json.loads((state / "params.json").read_text()) if (state / "params.json").exists() else {})

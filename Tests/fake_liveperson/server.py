@@ -262,7 +262,7 @@ class FakeLivePerson:
             tz = pytz.timezone(arguments.get("timezone") or "US/Eastern")
             return [self._render(row, (*PUBLIC_FIELDS, "changeDate"), tz) for row in rows]
 
-        result = graphql.execute(self._schema, document, root_value={"auditData": resolve_audit})
+        result = graphql.execute_sync(self._schema, document, root_value={"auditData": resolve_audit})
         if result.errors:
             return self.graphql_error_status, {"errors": [{"message": error.message} for error in result.errors]}, {}
         return 200, {"data": result.data}, {"X-Total-Count": str(total["count"])}
@@ -290,12 +290,12 @@ class FakeLivePerson:
         selected = self._ordered(
             selected, arguments.get("orderBy") or ["changeTimestamp"], arguments.get("orderDirection") or ["DESC"]
         )
-        first = arguments.get("first") if arguments.get("first") is not None else 50
+        first = int(arguments["first"]) if arguments.get("first") is not None else 50
         if first > self.max_first:
             if self.over_max_first == "error":
                 raise graphql.GraphQLError(f"first must be at most {self.max_first}")
             first = self.max_first
-        offset = arguments.get("offset") or 0
+        offset = int(arguments.get("offset") or 0)
         return selected[offset : offset + first], len(selected)
 
     def _ordered(self, rows: list[dict[str, Any]], order_by: list[str], directions: list[str]) -> list[dict[str, Any]]:
@@ -305,8 +305,7 @@ class FakeLivePerson:
         else:
             rows = sorted(rows, key=lambda row: row["seq"])
         for name, direction in reversed(list(zip(order_by, directions + ["DESC"] * len(order_by), strict=False))):
-            key = "timestamp" if name == "changeTimestamp" else name
-            rows.sort(key=lambda row, key=key: (row.get(key) is None, row.get(key)), reverse=str(direction).upper() == "DESC")
+            rows.sort(key=_sort_key("timestamp" if name == "changeTimestamp" else name), reverse=str(direction).upper() == "DESC")
         return rows
 
     @staticmethod
@@ -327,6 +326,15 @@ class FakeLivePerson:
         rendered = {name: row.get(name) for name in fields if name != "changeDate"}
         rendered["changeDate"] = row["timestamp"].astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") + ".0"
         return rendered
+
+
+def _sort_key(name: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
+    """Orders by one column, records without it last."""
+
+    def key(row: dict[str, Any]) -> tuple[bool, Any]:
+        return (row.get(name) is None, row.get(name))
+
+    return key
 
 
 def _b64(value: dict[str, Any]) -> str:

@@ -30,7 +30,7 @@ from Tests.fake_liveperson import FakeLivePerson, data
 ROOT = Path(__file__).resolve().parents[2]
 SOAK_SECRET = "SOAK-SECRET-7f3a9c1e-do-not-leak"
 RUN_BUDGET_SECONDS = 150 + 30  # the module's time budget plus one request timeout it may be inside of
-FAULT_KINDS = [
+FAULT_KINDS: list[tuple[str, str, dict[str, Any]]] = [
     ("audit", "status", {"code": 500}),
     ("audit", "status", {"code": 502, "times": 2}),
     ("audit", "status", {"code": 503, "times": 4}),

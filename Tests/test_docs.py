@@ -1,0 +1,66 @@
+"""The docs say what the manifest declares: every setting, command, argument and output, and no placeholders."""
+
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+INTEGRATION = Path(__file__).resolve().parent.parent / "Packs" / "LivePerson" / "Integrations" / "LivePersonAuditTrail"
+MANIFEST = yaml.safe_load((INTEGRATION / "LivePersonAuditTrail.yml").read_text())
+README = (INTEGRATION / "README.md").read_text()
+DESCRIPTION = (INTEGRATION / "LivePersonAuditTrail_description.md").read_text()
+
+
+def manifest_names() -> list[str]:
+    names = []
+    for parameter in MANIFEST["configuration"]:
+        names.append(parameter["display"])
+        if parameter.get("displaypassword"):
+            names.append(parameter["displaypassword"])
+    for command in MANIFEST["script"]["commands"]:
+        names.append(command["name"])
+        names += [f"| {argument['name']} |" for argument in command.get("arguments", [])]
+        names += [f"| {output['contextPath']} |" for output in command.get("outputs", [])]
+    return names
+
+
+@pytest.mark.parametrize("name", manifest_names())
+def test_integration_readme_lists_every_manifest_entry(name: str) -> None:
+    """
+    Given an instance setting, command, argument or context output of the manifest
+    When the integration README is read
+    Then it appears there
+    """
+    assert name in README
+
+
+def test_docs_have_no_placeholders_and_the_right_collector_sentence() -> None:
+    """
+    Given the integration README, the description and the manifest
+    When they are read
+    Then no placeholder text is left, and the get-events command carries the reviewers' sentence
+    """
+    for text in (README, DESCRIPTION):
+        for placeholder in ("TODO", "TBD", "<Add", "FILL", "lorem"):
+            assert placeholder not in text
+    sentence = (
+        "Use this command for development and debugging only, as it may produce duplicate events, exceed API rate "
+        "limits, or disrupt the fetch mechanism."
+    )
+    assert MANIFEST["script"]["commands"][0]["description"].endswith(sentence)
+    assert DESCRIPTION.startswith("## LivePerson Audit Trail Help")
+
+
+def test_command_examples_are_commands_of_the_manifest() -> None:
+    """
+    Given the command_examples file
+    When each line is read
+    Then it runs a command the manifest declares, with arguments it declares
+    """
+    commands = {command["name"]: command for command in MANIFEST["script"]["commands"]}
+    for line in (INTEGRATION / "command_examples").read_text().splitlines():
+        name, *words = shlex.split(line.lstrip("!"))
+        assert name in commands
+        declared = {argument["name"] for argument in commands[name]["arguments"]}
+        assert {word.split("=", 1)[0] for word in words} <= declared

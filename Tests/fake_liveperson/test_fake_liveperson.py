@@ -1,0 +1,192 @@
+"""The fake LivePerson answers as the API documentation says, over real HTTPS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import requests
+
+from Tests.fake_liveperson import FakeLivePerson, data
+
+QUERY = "{auditData(%s) {objectName changeDate originatorIsLpa}}"
+
+
+@pytest.fixture
+def fake() -> Any:
+    with FakeLivePerson(seed=1) as server:
+        rng = data.make_rng(1)
+        server.add_records(
+            [
+                {**data.make_record(datetime(2024, 3, 9, 4, 30, tzinfo=UTC), rng), "objectName": "before-eastern-midnight"},
+                {**data.make_record(datetime(2024, 3, 9, 5, 30, tzinfo=UTC), rng), "objectName": "after-eastern-midnight"},
+                {**data.make_record(datetime(2024, 3, 10, 12, 0, tzinfo=UTC), rng, lpa=True), "objectName": "lpa"},
+                {**data.make_record(datetime(2024, 3, 10, 13, 0, tzinfo=UTC), rng, automatic=True), "objectName": "auto"},
+            ]
+        )
+        yield server
+
+
+def token(fake: FakeLivePerson, version: str = "v2", **form: str) -> requests.Response:
+    path = (
+        f"/sentinel/api/v2/account/{fake.account_id}/app/token"
+        if version == "v2"
+        else (f"/sentinel/api/account/{fake.account_id}/app/token?v=1.0")
+    )
+    body = {"client_id": fake.client_id, "client_secret": fake.client_secret, "grant_type": "client_credentials", **form}
+    return requests.post(fake.url + path, data=body, verify=fake.ca_bundle, timeout=10)
+
+
+def audit(fake: FakeLivePerson, arguments: str, bearer: str | None = None) -> requests.Response:
+    bearer = bearer or token(fake).json()["access_token"]
+    return requests.post(
+        f"{fake.url}/api/account/{fake.account_id}/configuration/metadata/audit",
+        json={"query": QUERY % arguments},
+        headers={"Authorization": f"Bearer {bearer}"},
+        verify=fake.ca_bundle,
+        timeout=10,
+    )
+
+
+def names(response: requests.Response) -> list[str]:
+    return [row["objectName"] for row in response.json()["data"]["auditData"]]
+
+
+def test_domain_api_one_service_all_services_and_bad_accounts(fake: FakeLivePerson) -> None:
+    """
+    Given the Domain API
+    When one service, all services, a malformed account and an unknown account are asked for
+    Then it answers the bare host, the list, 400 and 401
+    """
+    base = f"{fake.url}/api/account/{fake.account_id}/service"
+    one = requests.get(f"{base}/accountConfigReadOnly/baseURI.json?version=1.0", verify=fake.ca_bundle, timeout=10).json()
+    assert one == {"service": "accountConfigReadOnly", "account": fake.account_id, "baseURI": fake.host}
+    every = requests.get(f"{base}/baseURI.json?version=1.0", verify=fake.ca_bundle, timeout=10).json()
+    assert {entry["service"] for entry in every["baseURIs"]} >= {"accountConfigReadOnly", "sentinel"}
+    bad = requests.get(f"{fake.url}/api/account/12-34/service/sentinel/baseURI.json", verify=fake.ca_bundle, timeout=10)
+    unknown = requests.get(f"{fake.url}/api/account/999/service/sentinel/baseURI.json", verify=fake.ca_bundle, timeout=10)
+    assert (bad.status_code, unknown.status_code) == (400, 401)
+
+
+@pytest.mark.parametrize(("style", "expected"), [("absent", None), ("number", 3600), ("string", "3600")])
+def test_token_endpoints_and_expires_in_styles(style: str, expected: Any) -> None:
+    """
+    Given a fake configured to leave out expires_in, or give it as a number or a string
+    When tokens are asked for at v2 and v1, and with a wrong secret
+    Then both answer a JWT with that expires_in, and a wrong secret gets 401
+    """
+    with FakeLivePerson(expires_in=style) as fake:
+        for version in ("v2", "v1"):
+            answer = token(fake, version).json()
+            assert answer["token_type"] == "Bearer"
+            assert answer["access_token"].count(".") == 2
+            assert answer.get("expires_in") == expected
+        assert token(fake, client_secret="wrong").status_code == 401
+        assert token(fake, grant_type="password").status_code == 400
+
+
+def test_tokens_expire_on_the_fake_clock_and_can_be_revoked() -> None:
+    """
+    Given a fake whose clock the test moves
+    When a token outlives its time, or tokens are revoked
+    Then the audit API answers 401
+    """
+    now = {"t": 1_700_000_000.0}
+    with FakeLivePerson(token_ttl=60, clock=lambda: now["t"]) as fake:
+        bearer = token(fake).json()["access_token"]
+        assert audit(fake, "first: 1", bearer).status_code == 200
+        now["t"] += 61
+        assert audit(fake, "first: 1", bearer).status_code == 401
+        fresh = token(fake).json()["access_token"]
+        fake.revoke_tokens()
+        assert audit(fake, "first: 1", fresh).status_code == 401
+
+
+def test_default_order_is_descending_and_ascending_pages(fake: FakeLivePerson) -> None:
+    """
+    Given four records
+    When they are asked for without an order, then ascending in pages of two
+    Then the default is newest first (LPA and automatic updates left out by default), and pages follow first/offset
+    """
+    assert names(audit(fake, 'timezone: "UTC"')) == ["after-eastern-midnight", "before-eastern-midnight"]
+    page = 'first: 2, offset: %d, orderBy: ["changeTimestamp"], orderDirection: ["ASC"], lpa: true, automaticUpdates: true'
+    assert names(audit(fake, page % 0)) == ["before-eastern-midnight", "after-eastern-midnight"]
+    response = audit(fake, page % 2)
+    assert names(response) == ["lpa", "auto"]
+    assert response.headers["X-Total-Count"] == "4"
+
+
+def test_days_are_whole_days_in_the_requested_zone_and_dates_are_written_in_it(fake: FakeLivePerson) -> None:
+    """
+    Given records at 04:30 and 05:30 UTC on 9 March 2024 (23:30 and 00:30 in US/Eastern)
+    When fromDate 2024-03-09 is asked for in UTC and in US/Eastern
+    Then UTC keeps both and Eastern only the later one, with changeDate written in the asked zone
+    """
+    utc = audit(fake, 'fromDate: "2024-03-09", toDate: "2024-03-09", timezone: "UTC", orderDirection: ["ASC"]')
+    assert names(utc) == ["before-eastern-midnight", "after-eastern-midnight"]
+    assert utc.json()["data"]["auditData"][0]["changeDate"] == "2024-03-09 04:30:00.0"
+    eastern = audit(fake, 'fromDate: "2024-03-09", toDate: "2024-03-09", orderDirection: ["ASC"]')
+    assert names(eastern) == ["after-eastern-midnight"]
+    assert eastern.json()["data"]["auditData"][0]["changeDate"] == "2024-03-09 00:30:00.0"
+
+
+def test_filters_users_and_component_types(fake: FakeLivePerson) -> None:
+    """
+    Given records by different originators and of different types
+    When users and componentTypes filters are given
+    Then only matching records come back
+    """
+    record = fake.records[0]
+    by_user = audit(fake, f'users: ["{record["originatorLoginName"]}"], lpa: true, automaticUpdates: true')
+    assert "before-eastern-midnight" in names(by_user)
+    by_type = audit(fake, f'componentTypes: ["{record["objectType"]}"], lpa: true, automaticUpdates: true')
+    assert all(row["objectName"] for row in by_type.json()["data"]["auditData"])
+    assert "before-eastern-midnight" in names(by_type)
+
+
+def test_schema_validation_and_limits() -> None:
+    """
+    Given an unknown field, an unknown argument, a syntax error, and a first above the maximum
+    When they are sent
+    Then GraphQL errors come back (status as configured) and first is clamped or refused as configured
+    """
+    with FakeLivePerson(max_first=2, graphql_error_status=400) as fake:
+        fake.add_records(data.burst(datetime(2024, 1, 1, tzinfo=UTC), 5, data.make_rng(2)))
+        bearer = token(fake).json()["access_token"]
+        url = f"{fake.url}/api/account/{fake.account_id}/configuration/metadata/audit"
+        for query in ("{auditData {nope}}", "{auditData(bogus: 1) {element}}", "{auditData("):
+            answer = requests.post(
+                url, json={"query": query}, headers={"Authorization": f"Bearer {bearer}"}, verify=fake.ca_bundle
+            )
+            assert answer.status_code == 400 and answer.json()["errors"]
+        assert len(names(audit(fake, "first: 50", bearer))) == 2
+    with FakeLivePerson(max_first=2, over_max_first="error") as fake:
+        assert audit(fake, "first: 50").json()["errors"]
+
+
+def test_faults_and_the_request_log(fake: FakeLivePerson) -> None:
+    """
+    Given scheduled faults
+    When requests arrive
+    Then each fault answers once in order and the request log records what was answered
+    """
+    bearer = token(fake).json()["access_token"]
+    fake.faults.add("audit", "status", code=429, retry_after=2)
+    fake.faults.add("audit", "graphql_errors")
+    fake.faults.add("audit", "no_data", body={"data": None})
+    fake.faults.add("audit", "malformed_json")
+    first = audit(fake, "first: 1", bearer)
+    assert (first.status_code, first.headers["Retry-After"]) == (429, "2")
+    assert audit(fake, "first: 1", bearer).json()["errors"]
+    assert audit(fake, "first: 1", bearer).json() == {"data": None}
+    with pytest.raises(ValueError):
+        audit(fake, "first: 1", bearer).json()
+    fake.faults.add("audit", "reset")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        audit(fake, "first: 1", bearer)
+    assert audit(fake, "first: 1", bearer).status_code == 200
+    audits = [entry for entry in fake.requests if entry.endpoint == "audit"]
+    assert [entry.fault for entry in audits] == ["status", "graphql_errors", "no_data", "malformed_json", "reset", None]
+    assert audits[-1].audit_args == {"first": 1}
+    assert fake.count("token") == 1

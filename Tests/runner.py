@@ -70,6 +70,13 @@ def configure(state: Path, settings: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+def configure_for_fake(state: Path, fake: Any, **settings: Any) -> dict[str, Any]:
+    """An instance of the manifest's defaults that talks to the fake LivePerson, plus the given settings."""
+    endpoints = {"auth_server_url": fake.host, "domain_api_url": fake.url, "account_id": fake.account_id}
+    credentials = {"client_id": fake.client_id, "client_secret": fake.client_secret}
+    return configure(state, {**endpoints, **credentials, **settings})
+
+
 def fresh_state(state: Path) -> None:
     if state.exists():
         shutil.rmtree(state)
@@ -131,18 +138,7 @@ def demo(arguments: argparse.Namespace) -> int:
         fake.add_records(data.generate_backlog(start, now, arguments.per_day, rng))
         print(f"  {len(fake.records)} records at {fake.url} (CA: {fake.ca_bundle})")
         os.environ["REQUESTS_CA_BUNDLE"] = fake.ca_bundle
-        configure(
-            state,
-            {
-                "auth_server_url": fake.host,
-                "domain_api_url": fake.url,
-                "account_id": fake.account_id,
-                "client_id": fake.client_id,
-                "client_secret": fake.client_secret,
-                "first_fetch": f"{arguments.days + 1} days",
-                "isFetchEvents": True,
-            },
-        )
+        configure_for_fake(state, fake, first_fetch=f"{arguments.days + 1} days", isFetchEvents=True)
         print(f"Instance: manifest defaults + the fake's endpoints, state in {state}/\n")
 
         outcome = platform_run.run_command(state, "test-module")

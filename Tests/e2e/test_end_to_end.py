@@ -42,19 +42,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
 def instance(tmp_path: Path, fake: FakeLivePerson, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_bundle)
     state = tmp_path / "instance"
-    runner.configure(
-        state,
-        {
-            "auth_server_url": fake.host,
-            "domain_api_url": fake.url,
-            "account_id": fake.account_id,
-            "client_id": fake.client_id,
-            "client_secret": fake.client_secret,
-            "first_fetch": "5 days",
-            "page_size": "100",
-            "max_fetch": "700",
-        },
-    )
+    runner.configure_for_fake(state, fake, first_fetch="5 days", page_size="100", max_fetch="700")
     return state
 
 

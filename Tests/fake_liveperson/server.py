@@ -34,26 +34,17 @@ from Tests.fake_liveperson.tls import make_certificates
 
 SCHEMA_PATH = Path(__file__).with_name("audit_schema.graphql")
 ACCOUNT_PATTERN = re.compile(r"[a-zA-Z0-9_]{1,20}")
-PUBLIC_FIELDS = (
-    "accountId",
-    "objectType",
-    "objectName",
-    "element",
-    "oldValue",
-    "newValue",
-    "actionType",
-    "originator",
-    "originatorLoginName",
-    "originatorUserId",
-    "originatorUserAgent",
-    "originatorAuthType",
-    "originatorIsLpa",
-)
 SERVICES = ("accountConfigReadOnly", "accountConfigReadWrite", "sentinel", "agentVep", "asyncMessagingEnt", "msgHist")
 
 
 def load_schema() -> graphql.GraphQLSchema:
     return graphql.build_schema(SCHEMA_PATH.read_text())
+
+
+# The record's fields as the schema declares them (changeDate is rendered from the internal timestamp).
+PUBLIC_FIELDS = tuple(
+    name for name in graphql.assert_object_type(load_schema().type_map["AuditRecord"]).fields if name != "changeDate"
+)
 
 
 # ------------------------------------------------------------------ faults and the request log

@@ -125,19 +125,7 @@ def soak(runs: int, kills: bool, seed: int, state: Path, fault_rate: float = 0.3
     runner.fresh_state(state)
     report.transcript = state / "transcript.txt"
     with FakeLivePerson(seed=seed, client_secret=SOAK_SECRET) as fake, report.transcript.open("w") as transcript:
-        runner.configure(
-            state,
-            {
-                "auth_server_url": fake.host,
-                "domain_api_url": fake.url,
-                "account_id": fake.account_id,
-                "client_id": fake.client_id,
-                "client_secret": fake.client_secret,
-                "first_fetch": "7 days",
-                "page_size": "100",
-                "max_fetch": "400",
-            },
-        )
+        runner.configure_for_fake(state, fake, first_fetch="7 days", page_size="100", max_fetch="400")
         base_env = {**os.environ, "REQUESTS_CA_BUNDLE": fake.ca_bundle, "PLATFORM_VIRTUAL_TIME": "1"}
         base_env.pop("XSIAM_REFUSE_CHUNKS", None)
         traffic = Traffic(rng, datetime.now(UTC) - timedelta(days=4))

@@ -647,10 +647,15 @@ class AuditTrailClient(BaseClient):
         self._cache.put(self.FIELDS_CACHE_KEY, self._settings.account_id, names, time.time() + 7 * 24 * 3600)
 
 
+UNRESOLVABLE_HOST_SIGNS = ("Failed to resolve", "Name or service not known", "nodename nor servname", "getaddrinfo failed")
+
+
 def is_configuration_failure(error: Exception) -> bool:
-    """A TLS certificate or proxy failure, which the settings (Trust any certificate, Use system proxy) must fix."""
+    """A certificate, proxy or host-name failure: the settings must fix it, so retrying cannot help."""
     causes = [error, getattr(error, "exception", None), error.__cause__]
-    return any(isinstance(cause, requests.exceptions.SSLError | requests.exceptions.ProxyError) for cause in causes)
+    if any(isinstance(cause, requests.exceptions.SSLError | requests.exceptions.ProxyError) for cause in causes):
+        return True
+    return any(sign in str(cause) for cause in causes if cause is not None for sign in UNRESOLVABLE_HOST_SIGNS)
 
 
 def short_reason(error: Exception) -> str:

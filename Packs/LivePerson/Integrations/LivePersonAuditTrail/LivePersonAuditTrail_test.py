@@ -1118,3 +1118,17 @@ def test_built_queries_are_valid_graphql_for_the_audit_schema(query: lp.AuditQue
     assert arguments.get("users", []) == list(query.users)
     assert arguments["timezone"] == "UTC"
     assert [selection.name.value for selection in field_node.selection_set.selections] == list(query.fields)
+
+
+def test_unresolvable_host_is_not_retried(platform: Platform, requests_mock: Any) -> None:
+    """
+    Given a Domain API host name that does not resolve
+    When the host is resolved
+    Then it fails at once, without retry pauses, naming the host
+    """
+    failure = requests.exceptions.ConnectionError("Failed to resolve 'api.liveperson.net' ([Errno -2] Name or service not known)")
+    requests_mock.get(DOMAIN_URL, exc=failure)
+    client = make_client()
+    with pytest.raises(lp.ConnectionFailedError, match=re.escape("api.liveperson.net")):
+        client.resolver.refresh()
+    assert client._clock.pauses == []  # type: ignore[attr-defined]

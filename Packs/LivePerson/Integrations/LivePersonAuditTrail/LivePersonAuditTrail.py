@@ -778,7 +778,8 @@ class Cursor:
     - `anchor` is the fingerprint of the record just before the boundary second. If it is no longer there, records
       were inserted or removed earlier in the day.
     - `hours` keeps, per hour of `day`, the count and additive hash of everything consumed. Recovery compares them
-      with a fresh read of the day and resends from the first hour that changed: duplicates rather than losses.
+      with a fresh read of the day: late records are named by the hash difference, and an hour changed beyond
+      that is resent whole (duplicates rather than losses).
     - `since`: records older than this (the first fetch time) are consumed without being delivered.
     The document stays the same small size whatever the volume: at most 24 hour digests.
     """

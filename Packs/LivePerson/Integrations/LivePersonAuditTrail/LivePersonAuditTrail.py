@@ -113,6 +113,10 @@ class ConnectionFailedError(TransientError):
     """A host could not be reached at all (refused, reset, timed out, TLS or proxy failure)."""
 
 
+class OutOfTimeError(TransientError):
+    """The run's time budget is spent: the run stops where it is, and the next one goes on."""
+
+
 class ResponseFormatError(LivePersonError):
     """LivePerson answered 200 with something that is not an audit result; never read as "no events"."""
 
@@ -327,11 +331,6 @@ class ContextCache:
         context = demisto.getIntegrationContext()
         context[key] = {"scope": scope, "value": value, "expires_at": expires_at}
         demisto.setIntegrationContext(context)
-
-    def drop(self, key: str) -> None:
-        context = demisto.getIntegrationContext()
-        if context.pop(key, None) is not None:
-            demisto.setIntegrationContext(context)
 
 
 """ DOMAIN API RESOLVER """
@@ -906,10 +905,6 @@ def unaccounted(entries: list[Entry], count: int, total: int) -> list[Entry] | N
 """ FETCH LOOP """
 
 
-class OutOfTimeError(TransientError):
-    """The run's time budget is spent: the run stops where it is, and the next one goes on."""
-
-
 @dataclass
 class FetchPlan:
     """What one run may do."""
@@ -1143,9 +1138,7 @@ def get_events(client: AuditTrailClient, settings: Settings, start: datetime, en
     """Events from `start` to `end`, oldest first, at most `limit`, without touching the last run."""
     plan = FetchPlan(settings.filters, limit, min(settings.page_size, max(limit + 1, MIN_PAGE_SIZE)))
     events: list[dict[str, Any]] = []
-    day = start.date()
-    position, previous = 0, None
-    for entry in read_day(client, plan, day.isoformat(), position, previous):
+    for entry in read_day(client, plan, start.date().isoformat(), 0, None):
         if entry.when > end or len(events) >= limit:
             break
         if entry.when >= start:

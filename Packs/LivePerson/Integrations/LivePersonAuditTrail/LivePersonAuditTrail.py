@@ -1033,28 +1033,32 @@ def recover(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple[C
     return Cursor(since=saved.since, day=saved.day), decisions()
 
 
+def event_size(event: dict[str, Any]) -> int:
+    """The bytes an event takes in the NDJSON the platform sends."""
+    return len(json.dumps(event)) + 1
+
+
 class Batch:
-    """Events waiting to be sent; full when another event would make the send larger than one platform chunk."""
+    """Events waiting to be sent; full when another event would make the send larger than one platform chunk.
+
+    Sizes come from `event_size`, computed once per event by the caller.
+    """
 
     def __init__(self, max_events: int):
         self.events: list[dict[str, Any]] = []
         self._bytes = 0
         self._max_events = max_events
 
-    def fits(self, event: dict[str, Any]) -> bool:
-        return not self.events or (len(self.events) < self._max_events and self._bytes + self._size(event) <= SEND_BATCH_BYTES)
+    def fits(self, size: int) -> bool:
+        return not self.events or (len(self.events) < self._max_events and self._bytes + size <= SEND_BATCH_BYTES)
 
-    def add(self, event: dict[str, Any]) -> None:
+    def add(self, event: dict[str, Any], size: int) -> None:
         self.events.append(event)
-        self._bytes += self._size(event)
+        self._bytes += size
 
     def take(self) -> list[dict[str, Any]]:
         events, self.events, self._bytes = self.events, [], 0
         return events
-
-    @staticmethod
-    def _size(event: dict[str, Any]) -> int:
-        return len(json.dumps(event)) + 1
 
 
 def fetch_batches(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
@@ -1098,9 +1102,10 @@ def fetch_batches(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> I
         entry, deliver = decision
         if deliver and entry.when >= since:
             event = to_event(entry.record, entry.when)
-            if not batch.fits(event):
+            size = event_size(event)
+            if not batch.fits(size):
                 yield batch.take(), working.copy()
-            batch.add(event)
+            batch.add(event, size)
             delivered += 1
         working.consume(entry)
     if batch.events or working.to_json() != saved.to_json():

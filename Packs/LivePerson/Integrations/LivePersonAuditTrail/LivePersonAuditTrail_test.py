@@ -944,13 +944,14 @@ def test_batches_fit_one_platform_chunk() -> None:
     """
     batch = lp.Batch(max_events=500)
     big = {"newValue": "x" * 300_000}
-    assert batch.fits(big)
-    batch.add(big)
-    batch.add(big)
-    batch.add(big)
-    assert not batch.fits(big)
+    size = lp.event_size(big)
+    assert batch.fits(size)
+    batch.add(big, size)
+    batch.add(big, size)
+    batch.add(big, size)
+    assert not batch.fits(size)
     assert len(batch.take()) == 3
-    assert batch.fits({"newValue": "y" * 2_000_000})
+    assert batch.fits(lp.event_size({"newValue": "y" * 2_000_000}))
 
 
 # ---------------------------------------------------------------- get-events, test-module, main

@@ -216,8 +216,7 @@ def parse_host(value: Any, name: str) -> str:
         raise SettingError(
             f'"{name}" must use https://, not http://: give the host alone, for example va.sentinel.liveperson.net.'
         )
-    host = text[len("https://") :] if text.lower().startswith("https://") else text
-    host = host.rstrip("/")
+    host = re.sub(r"^https://", "", text, flags=re.IGNORECASE).rstrip("/")
     if not HOST_PATTERN.fullmatch(host):
         raise SettingError(
             f'"{name}" must be a host name such as va.sentinel.liveperson.net, without a path, query or spaces; got "{text}".'

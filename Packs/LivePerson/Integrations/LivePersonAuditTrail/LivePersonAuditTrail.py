@@ -210,13 +210,14 @@ def parse_account_id(value: Any) -> str:
 
 
 def parse_host(value: Any, name: str) -> str:
-    """A bare host name (with an optional port), given with or without https://."""
+    """A bare host name (with an optional port), given with or without an https:// prefix."""
     text = parse_required_text(value, name)
-    if text.lower().startswith("http://"):
+    scheme, separator, rest = text.partition("://")
+    if separator and scheme.lower() == "http":
         raise SettingError(
             f'"{name}" must use https://, not http://: give the host alone, for example va.sentinel.liveperson.net.'
         )
-    host = re.sub(r"^https://", "", text, flags=re.IGNORECASE).rstrip("/")
+    host = (rest if separator and scheme.lower() == "https" else text).rstrip("/")
     if not HOST_PATTERN.fullmatch(host):
         raise SettingError(
             f'"{name}" must be a host name such as va.sentinel.liveperson.net, without a path, query or spaces; got "{text}".'

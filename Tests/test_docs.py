@@ -12,12 +12,17 @@ README = (INTEGRATION / "README.md").read_text()
 DESCRIPTION = (INTEGRATION / "LivePersonAuditTrail_description.md").read_text()
 
 
-def manifest_names() -> list[str]:
+def setting_names() -> list[str]:
     names = []
     for parameter in MANIFEST["configuration"]:
         names.append(parameter["display"])
         if parameter.get("displaypassword"):
             names.append(parameter["displaypassword"])
+    return names
+
+
+def manifest_names() -> list[str]:
+    names = setting_names()
     for command in MANIFEST["script"]["commands"]:
         names.append(command["name"])
         names += [f"| {argument['name']} |" for argument in command.get("arguments", [])]
@@ -64,3 +69,13 @@ def test_command_examples_are_commands_of_the_manifest() -> None:
         assert name in commands
         declared = {argument["name"] for argument in commands[name]["arguments"]}
         assert {word.split("=", 1)[0] for word in words} <= declared
+
+
+@pytest.mark.parametrize("setting", setting_names())
+def test_description_explains_every_setting(setting: str) -> None:
+    """
+    Given a setting of the manifest (its display name, or the secret's)
+    When the description shown beside the instance settings is read
+    Then it says what that setting does
+    """
+    assert f"**{setting}**" in DESCRIPTION

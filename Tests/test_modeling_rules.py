@@ -27,6 +27,7 @@ SCHEMA_TYPES = {"String": "string", "Boolean": "boolean", "Number": "int", "Date
 PYTHON_TYPES = {"string": str, "boolean": bool, "int": int, "float": float}
 # The values of the XDM_CONST names the rule uses, as the data model stores them.
 XDM_CONST = {"OUTCOME_SUCCESS": "SUCCESS", "PRIVILEGE_LEVEL_ADMIN": "ADMIN"}
+KEYWORDS = {"null": None, "true": True, "false": False}
 # `changeDate` is not mapped to an XDM field: the module sends it parsed, in UTC, as `_time`, which the data model keeps.
 TIME_FIELD = "changeDate"
 
@@ -102,8 +103,8 @@ def evaluate(node: Any, event: dict[str, Any]) -> Any:
         return arguments[0]
     if kind == "name":
         name = arguments[0]
-        if name in {"null", "true", "false"}:
-            return {"null": None, "true": True, "false": False}[name]
+        if name in KEYWORDS:
+            return KEYWORDS[name]
         if name.startswith("XDM_CONST."):
             return XDM_CONST[name.removeprefix("XDM_CONST.")]
         return event.get(name)
@@ -123,7 +124,7 @@ def referenced_fields(node: Any) -> set[str]:
     kind, *arguments = node
     if kind == "name":
         name = arguments[0]
-        return set() if name.startswith("XDM_CONST.") or name in {"null", "true", "false"} else {name}
+        return set() if name.startswith("XDM_CONST.") or name in KEYWORDS else {name}
     if kind == "literal":
         return set()
     return set().union(*(referenced_fields(argument) for argument in arguments))
@@ -189,6 +190,7 @@ def test_test_data_is_what_the_module_sends_and_what_the_rule_makes_of_it(case: 
     """
     assert (case["vendor"], case["product"], case["dataset"]) == ("liveperson", "liveengage", DATASET)
     record = case["event_data"]
+    assert set(record) == set(AUDIT_FIELDS)
     event = to_event(record, record_time(record))
     assert {key: value for key, value in event.items() if key != "_time"} == record
     for name, value in record.items():

@@ -213,11 +213,12 @@ def parse_host(value: Any, name: str) -> str:
     """A bare host name (with an optional port), given with or without an https:// prefix."""
     text = parse_required_text(value, name)
     scheme, separator, rest = text.partition("://")
-    if separator and scheme.lower() == "http":
+    scheme = scheme.lower() if separator else ""
+    if scheme == "http":
         raise SettingError(
             f'"{name}" must use https://, not http://: give the host alone, for example va.sentinel.liveperson.net.'
         )
-    host = (rest if separator and scheme.lower() == "https" else text).rstrip("/")
+    host = (rest if scheme == "https" else text).rstrip("/")
     if not HOST_PATTERN.fullmatch(host):
         raise SettingError(
             f'"{name}" must be a host name such as va.sentinel.liveperson.net, without a path, query or spaces; got "{text}".'

@@ -6,19 +6,23 @@ the commands and main.
 """
 
 import base64
+import binascii
 import contextlib
 import hashlib
 import itertools
 import json
 import re
+import struct
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any
 
 import demistomock as demisto
+import pytz
 import requests
 from CommonServerPython import *
 from dateutil.relativedelta import relativedelta
@@ -65,6 +69,10 @@ MAX_FETCH_LIMIT = 50000
 DEFAULT_PAGE_SIZE = 500
 MIN_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
+LARGEST_PAGE = 2000  # asked for once when one second fills a whole page, to read it in one query if the server allows
+DEFAULT_SETTLE_SECONDS = 120  # records younger than this wait for a later run: LivePerson may show a change late
+MAX_SETTLE_SECONDS = 900
+DEFAULT_API_FIRST = 50  # what LivePerson returns when `first` is not given
 DEFAULT_GET_EVENTS_LIMIT = 50
 MAX_GET_EVENTS_LIMIT = 1000
 DEFAULT_GET_EVENTS_START = "3 days"
@@ -126,7 +134,11 @@ class StateError(LivePersonError):
 
 
 class AuditTrailShiftedError(LivePersonError):
-    """The audit result moved under the cursor (records inserted or removed before it); handled by recovery."""
+    """The audit result moved under the cursor (records appeared or went missing before it); handled by `reconcile`."""
+
+
+class StalledError(LivePersonError):
+    """A run could not move the cursor although records are waiting: said loudly, never reported as success."""
 
 
 """ SETTINGS """
@@ -156,6 +168,7 @@ class Settings:
     first_fetch: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(minutes=1))
     max_fetch: int = DEFAULT_MAX_FETCH
     page_size: int = DEFAULT_PAGE_SIZE
+    settle_seconds: int = DEFAULT_SETTLE_SECONDS
     filters: AuditFilters = AuditFilters()
 
     @classmethod
@@ -175,6 +188,9 @@ class Settings:
                 params.get("max_fetch"), "Maximum number of events per fetch", DEFAULT_MAX_FETCH, 1, MAX_FETCH_LIMIT
             ),
             page_size=parse_int(params.get("page_size"), "Page size", DEFAULT_PAGE_SIZE, MIN_PAGE_SIZE, MAX_PAGE_SIZE),
+            settle_seconds=parse_int(
+                params.get("settle_seconds"), "Settle delay (seconds)", DEFAULT_SETTLE_SECONDS, 0, MAX_SETTLE_SECONDS
+            ),
             filters=AuditFilters(
                 lpa=parse_bool(params.get("lpa"), "Include changes made by LivePerson administrators (LPA)", True),
                 automatic_updates=parse_bool(params.get("automatic_updates"), "Include automatic updates", False),
@@ -486,6 +502,70 @@ def build_audit_query(query: AuditQuery) -> dict[str, str]:
     return {"query": f"{{{head} {{{selection}}}}}"}
 
 
+""" PAGE SIZE LEARNER """
+
+
+class PageSizeLearner:
+    """How many records the Audit Trail really returns a page, learned from its answers, kept in the integration context.
+
+    LivePerson documents no maximum for `first`: a server may return fewer records than asked without a word (a
+    silent cap), or refuse a larger `first`. `proven` is the longest page the server has returned, so a shorter page
+    is the end of the result. A short page not proven to be the end is followed by a probe (`read_page`): records
+    there mean the server capped the page, and its length becomes `cap`. A refused `first` is asked once more as it
+    was (the error may have been passing), then smaller (`AuditTrailClient.query_page`): the first accepted becomes
+    `cap`. What is learned is said once in the log and kept for a week, then learned again.
+    """
+
+    CACHE_KEY = "page_limits"
+    KEEP_SECONDS = 7 * 24 * 3600
+
+    def __init__(self, cache: ContextCache, scope: str):
+        self._cache, self._scope = cache, scope
+        saved = cache.get(self.CACHE_KEY, scope)
+        saved = saved if isinstance(saved, dict) else {}
+        self.cap: int | None = saved.get("cap") if isinstance(saved.get("cap"), int) else None
+        proven = saved.get("proven")
+        self.proven: int = proven if isinstance(proven, int) else 0
+
+    def ask(self, wanted: int) -> int:
+        return min(wanted, self.cap) if self.cap else wanted
+
+    def is_end(self, got: int, asked: int) -> bool | None:
+        """Whether a page of `got` records, asked for `asked`, ends the result: True, False, or None (a probe decides)."""
+        if got >= asked:
+            self.saw(got)
+            return False
+        if got == 0 or got < self.proven or (self.cap is not None and got < self.cap):
+            return True
+        return None
+
+    def saw(self, got: int) -> None:
+        if got > self.proven:
+            self.proven = got
+            self._save()
+
+    def learn_cap(self, cap: int, why: str) -> None:
+        if self.cap == cap:
+            return
+        self.cap, self.proven = cap, min(self.proven, cap)
+        demisto.info(f"The Audit Trail {why}: asking for at most {cap} records a page from now on.")
+        self._save()
+
+    def _save(self) -> None:
+        self._cache.put(self.CACHE_KEY, self._scope, {"cap": self.cap, "proven": self.proven}, time.time() + self.KEEP_SECONDS)
+
+
+def smaller_page_sizes(asked: int, message: str) -> list[int]:
+    """Page sizes to try after `asked` was refused: any number the error names first, then halves down to the minimum."""
+    hinted = sorted({int(number) for number in re.findall(r"\d+", message) if MIN_PAGE_SIZE <= int(number) < asked}, reverse=True)
+    halves = []
+    size = asked // 2
+    while size > MIN_PAGE_SIZE:
+        halves.append(size)
+        size //= 2
+    return list(dict.fromkeys([*hinted, *halves, *([MIN_PAGE_SIZE] if asked > MIN_PAGE_SIZE else [])]))
+
+
 """ CLIENT """
 
 
@@ -521,7 +601,9 @@ class AuditTrailClient(BaseClient):
         self.tokens = TokenProvider(
             settings.sentinel_host, settings.account_id, settings.client_id, settings.client_secret, self._cache, self._post_form
         )
+        self.pages = PageSizeLearner(self._cache, settings.account_id)
         self.calls = 0
+        self.last_total: int | None = None  # X-Total-Count of the last audit answer (of the page or the whole match)
 
     # -- one API call with the retry policy --------------------------------------------------------------
 
@@ -628,6 +710,8 @@ class AuditTrailClient(BaseClient):
                 self.resolver.refresh()
                 re_resolved = True
                 continue
+            total = response.headers.get("X-Total-Count", "")
+            self.last_total = int(total) if total.strip().isdigit() else None
             try:
                 return audit_records(response)
             except ResponseFormatError as error:
@@ -637,6 +721,24 @@ class AuditTrailClient(BaseClient):
                 self._forget_fields(unsupported)
                 query = replace(query, fields=tuple(name for name in query.fields if name not in unsupported))
                 dropped_fields = True
+
+    def query_page(self, query: AuditQuery) -> tuple[list[dict[str, Any]], int]:
+        """One page of audit records and the `first` it was read with. A refused `first` is asked once more as it
+        was, then smaller; the first size accepted is learned as the server's cap."""
+        asked = query.first if query.first is not None else DEFAULT_API_FIRST
+        try:
+            return self.query_audit(query), asked
+        except (ApiError, ResponseFormatError) as error:
+            refused = error
+        for size in [asked, *smaller_page_sizes(asked, str(refused))]:
+            try:
+                records = self.query_audit(replace(query, first=size))
+            except (ApiError, ResponseFormatError):
+                continue
+            if size < asked:
+                self.pages.learn_cap(size, f"refused first={asked} ({short_reason(refused)})")
+            return records, size
+        raise refused
 
     def _supported_fields(self, fields: tuple[str, ...]) -> tuple[str, ...]:
         unsupported = self._cache.get(self.FIELDS_CACHE_KEY, self._settings.account_id) or []
@@ -716,12 +818,45 @@ def audit_records(response: requests.Response) -> list[dict[str, Any]]:
     return records
 
 
-""" CURSOR """
+""" RECORDS """
+
+
+_SORTED_KEYS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+
+
+def _canonical_slow(record: dict[str, Any]) -> str:
+    return json.dumps(sorted((key, value) for key, value in record.items() if key != "_time"), default=str)
 
 
 def fingerprint(record: dict[str, Any]) -> int:
-    """A 64-bit hash of a record's fields. Not an identity: identical-looking records share it."""
-    canonical = json.dumps(sorted((key, value) for key, value in record.items() if key != "_time"), default=str)
+    """A 64-bit hash of a record's fields. Not an identity: identical-looking records share it.
+
+    The value is SHA-256 over the record's fields as a sorted JSON list of [name, value] pairs (the first
+    version's definition, which saved cursors hold). It is built here without json.dumps for the plain values
+    audit records carry, and falls back to json.dumps for anything else, with the same bytes either way.
+    """
+    shape = tuple(record)
+    keys = _SORTED_KEYS.get(shape)
+    if keys is None:
+        keys = tuple((key, f"[{_json_string(key)}, ") for key in sorted(shape) if key != "_time")
+        _SORTED_KEYS[shape] = keys
+    parts = []
+    for key, prefix in keys:
+        value = record[key]
+        if value.__class__ is str:
+            parts.append(prefix + _json_string(value) + "]")
+        elif value is None:
+            parts.append(prefix + "null]")
+        elif value is True:
+            parts.append(prefix + "true]")
+        elif value is False:
+            parts.append(prefix + "false]")
+        else:
+            return _fingerprint_of(_canonical_slow(record))
+    return _fingerprint_of("[" + ", ".join(parts) + "]")
+
+
+def _fingerprint_of(canonical: str) -> int:
     return int.from_bytes(hashlib.sha256(canonical.encode()).digest()[:8], "big")
 
 
@@ -742,150 +877,343 @@ def to_event(record: dict[str, Any], when: datetime) -> dict[str, Any]:
 
 @dataclass
 class Entry:
-    """One audit record as read, with what the cursor needs of it.
-
-    `previous_fp` is the fingerprint of the record just before it in the same read (None at a day's first record).
-    """
+    """One audit record as read, with its change time and fingerprint."""
 
     record: dict[str, Any]
     when: datetime
     fp: int
-    previous_fp: int | None
+
+
+def make_entry(record: dict[str, Any]) -> Entry:
+    return Entry(record, record_time(record), fingerprint(record))
+
+
+@dataclass
+class Second:
+    """Every record of one changeDate second, in the order read. Positions inside a second mean nothing."""
+
+    start: datetime
+    entries: list[Entry]
+    by_position: bool = False  # read over several pages by offset: more records than one page can hold
 
     @property
-    def second(self) -> str:
-        return format_time(self.when.replace(microsecond=0))
+    def text(self) -> str:
+        return format_time(self.start)
 
-    @property
-    def hour(self) -> str:
-        return f"{self.when.hour:02d}"
+    def keys(self) -> list[int]:
+        """Set keys of the second's records: identical records are told apart by their occurrence number.
+
+        Identical records of one second are interchangeable, so numbering them in any order names the same keys.
+        """
+        seen: dict[int, int] = {}
+        keys = []
+        for entry in self.entries:
+            occurrence = seen.get(entry.fp, 0)
+            seen[entry.fp] = occurrence + 1
+            keys.append(entry.fp if occurrence == 0 else _mix(entry.fp ^ (occurrence * _GOLDEN)))
+        return keys
+
+
+""" KEY SKETCH """
+
+_GOLDEN = 0x9E3779B97F4A7C15
+_MASK64 = 2**64 - 1
+
+
+def _mix(value: int) -> int:
+    """splitmix64's finaliser: spreads a 64-bit value's bits over all 64."""
+    value = (value + _GOLDEN) & _MASK64
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return value ^ (value >> 31)
+
+
+class KeySketch:
+    """An invertible Bloom lookup table of 64-bit keys, in a fixed 672 bytes.
+
+    Each key is added to one cell in each of four parts (count, xor of keys, xor of key checks). Subtracting the
+    sketch of one set from the sketch of another leaves only the keys in one of them, and those can be listed
+    again ("peeled") while they are few: about a quarter of the cells. The cursor keeps one per day, so the
+    records that appear late in an already-read day are named exactly instead of re-sending their hour.
+    """
+
+    PART_CELLS = 12
+    PARTS = 4
+    CELL = struct.Struct("<iQH")
+
+    def __init__(self) -> None:
+        size = self.PART_CELLS * self.PARTS
+        self.counts = [0] * size
+        self.keys = [0] * size
+        self.checks = [0] * size
+
+    @classmethod
+    def _check(cls, key: int) -> int:
+        return _mix(key ^ 0x5BD1E995) & 0xFFFF
+
+    @classmethod
+    def _cells(cls, key: int) -> list[int]:
+        return [part * cls.PART_CELLS + _mix(key + part) % cls.PART_CELLS for part in range(cls.PARTS)]
+
+    def add(self, key: int, sign: int = 1) -> None:
+        check = self._check(key)
+        for cell in self._cells(key):
+            self.counts[cell] += sign
+            self.keys[cell] ^= key
+            self.checks[cell] ^= check
+
+    def clone(self) -> "KeySketch":
+        copy = KeySketch()
+        copy.counts, copy.keys, copy.checks = list(self.counts), list(self.keys), list(self.checks)
+        return copy
+
+    def minus(self, other: "KeySketch") -> "KeySketch":
+        difference = KeySketch()
+        for cell in range(len(self.counts)):
+            difference.counts[cell] = self.counts[cell] - other.counts[cell]
+            difference.keys[cell] = self.keys[cell] ^ other.keys[cell]
+            difference.checks[cell] = self.checks[cell] ^ other.checks[cell]
+        return difference
+
+    def peel(self) -> tuple[list[int], list[int]] | None:
+        """For a difference A - B: (keys only in A, keys only in B), or None when there are too many to list."""
+        work = self.clone()
+        added: list[int] = []
+        removed: list[int] = []
+        progress = True
+        while progress:
+            progress = False
+            for cell in range(len(work.counts)):
+                count, key = work.counts[cell], work.keys[cell]
+                if count in (1, -1) and work.checks[cell] == self._check(key):
+                    (added if count == 1 else removed).append(key)
+                    work.add(key, -count)
+                    progress = True
+        if any(work.counts) or any(work.keys) or any(work.checks):
+            return None
+        return added, removed
+
+    def to_text(self) -> str:
+        cells = zip(self.counts, self.keys, self.checks, strict=True)
+        return base64.b64encode(b"".join(self.CELL.pack(*cell) for cell in cells)).decode()
+
+    @classmethod
+    def from_text(cls, text: str) -> "KeySketch":
+        raw = base64.b64decode(text.encode(), validate=True)
+        sketch = cls()
+        if len(raw) != cls.CELL.size * len(sketch.counts):
+            raise ValueError("a day sketch of the wrong size")
+        for cell, values in enumerate(cls.CELL.iter_unpack(raw)):
+            sketch.counts[cell], sketch.keys[cell], sketch.checks[cell] = values
+        return sketch
+
+
+""" CURSOR """
 
 
 def _hash_add(total: int, fp: int) -> int:
     return (total + fp) % HASH_MODULUS
 
 
+def day_start(day: date, zone: str) -> datetime:
+    """When LivePerson's result for fromDate=`day` begins, in UTC, if it reads fromDate in `zone`."""
+    midnight = datetime.combine(day, datetime.min.time())
+    if zone == "UTC":
+        return midnight.replace(tzinfo=UTC)
+    return pytz.timezone(zone).localize(midnight).astimezone(UTC)
+
+
+def parse_second(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
 @dataclass
 class Cursor:
-    """Where the next run resumes, as a small JSON document (the last run). Pure: no I/O.
+    """Where the next run resumes: a small JSON document (the last run), under 4 KB whatever the volume. Pure: no I/O.
 
-    The Audit Trail has no record id and filters by whole days, so the cursor keeps a position and checks it:
-    - `day` is the UTC day of the last consumed record: the next query's fromDate. `offset` counts the records of
-      that day's ascending result consumed so far.
-    - The records of the last second consumed (the boundary second) are kept as a count and an additive hash of
-      their fingerprints. The next run re-reads that second from its first position and skips exactly what was
-      consumed, even when the second has grown since.
-    - `anchor` is the fingerprint of the record just before the boundary second. If it is no longer there, records
-      were inserted or removed earlier in the day.
-    - `hours` keeps, per hour of `day`, the count and additive hash of everything consumed. Recovery compares them
-      with a fresh read of the day: late records are named by the hash difference, and an hour changed beyond
-      that is resent whole (duplicates rather than losses).
-    - `since`: records older than this (the first fetch time) are consumed without being delivered.
-    The document stays the same small size whatever the volume: at most 24 hour digests.
+    The Audit Trail has no record id, filters by whole days and pages by offset; the order of records inside one
+    second is not promised, and a record may become visible after later ones. So the cursor never keeps a position
+    inside a second: it moves by whole seconds, and only over seconds older than the settle delay.
+    - `last`: every record up to and including this second has been consumed (delivered, or skipped as older than
+      `since`, the first fetch time).
+    - `base`: the fromDate of the next query, the day before the day of `last`. Queries start a day early so that a
+      record that appears late in the previous day is still seen.
+    - `hours`: per hour since `base` 00:00 UTC, the count and additive hash of the consumed records. The next query's
+      offset is derived from them: the count of consumed records from the start of `base` in `zone`, the time zone
+      LivePerson reads fromDate in (UTC as asked, or US/Eastern: learned when the position only fits that way).
+      The record just before that offset must be no later than `last`, and nothing after it may be: otherwise records
+      appeared or went missing before the cursor, and the run reconciles (`reconcile`).
+    - `sketches`: per day, a `KeySketch` of the consumed records. Reconciling re-reads the days and subtracts: the
+      difference names the late records exactly. Where it cannot (too many), the hour digests narrow the re-send to
+      the hours that changed.
+    - `skip`: only after an upgrade from the first version, which could stop inside a second: [second, count, hash]
+      of the records of that second already delivered.
     """
 
     since: str
-    day: str
-    offset: int = 0
-    last_time: str | None = None
-    group_count: int = 0
-    group_hash: int = 0
-    anchor: int | None = None
-    hours: dict[str, list[int]] = field(default_factory=dict)
+    base: str
+    last: str | None = None
+    zone: str = "UTC"
+    hours: dict[int, list[int]] = field(default_factory=dict)
+    sketches: dict[str, KeySketch | None] = field(default_factory=dict)
+    skip: list | None = None
 
-    VERSION = 1
+    VERSION = 2
+    ZONES = ("UTC", "US/Eastern")
 
     @classmethod
     def start(cls, since: datetime) -> "Cursor":
-        return cls(since=format_time(since), day=since.astimezone(UTC).date().isoformat())
+        """A new cursor: from the day of `since`, or the day before when a US/Eastern fromDate would miss it."""
+        since = since.astimezone(UTC)
+        return cls(since=format_time(since), base=first_query_day(since).isoformat())
 
     @property
     def since_time(self) -> datetime:
         return datetime.fromisoformat(self.since.replace("Z", "+00:00"))
 
     @property
-    def group_start(self) -> int:
-        """The position of the boundary second's first record in the day's ascending result."""
-        return self.offset - self.group_count
+    def base_day(self) -> date:
+        return date.fromisoformat(self.base)
 
     @property
-    def boundary_hour(self) -> str | None:
-        return self.last_time[11:13] if self.last_time else None
+    def last_time(self) -> datetime | None:
+        return parse_second(self.last) if self.last else None
+
+    def position(self, zone: str | None = None) -> int:
+        """How many records of the result of fromDate=`base` (read in `zone`) the cursor has consumed."""
+        begins = day_start(self.base_day, zone or self.zone)
+        first_hour = int((begins - day_start(self.base_day, "UTC")).total_seconds() // 3600)
+        return sum(count for hour, (count, _) in self.hours.items() if hour >= first_hour)
+
+    def positions(self) -> list[tuple[str, int]]:
+        """The learned zone's position first, then another zone's where it differs."""
+        mine = self.position()
+        others = [(zone, self.position(zone)) for zone in self.ZONES if zone != self.zone]
+        return [(self.zone, mine), *[(zone, at) for zone, at in others if at != mine]]
 
     def copy(self) -> "Cursor":
-        return replace(self, hours={hour: list(digest) for hour, digest in self.hours.items()})
+        return replace(
+            self,
+            hours={hour: list(digest) for hour, digest in self.hours.items()},
+            sketches={day: None if sketch is None else sketch.clone() for day, sketch in self.sketches.items()},
+        )
 
-    def consume(self, entry: Entry) -> None:
-        """Moves past one record of the ascending result (delivered, or skipped on purpose)."""
-        day = entry.when.date().isoformat()
-        if day != self.day:
-            # The record opens a later day: positions now count from that day's first record.
-            self.day, self.offset, self.hours, self.last_time = day, 0, {}, None
-        if entry.second != self.last_time:
-            self.last_time, self.group_count, self.group_hash = entry.second, 0, 0
-            self.anchor = entry.previous_fp if self.offset else None
-        self.group_count += 1
-        self.group_hash = _hash_add(self.group_hash, entry.fp)
-        count, total = self.hours.get(entry.hour, [0, 0])
-        self.hours[entry.hour] = [count + 1, _hash_add(total, entry.fp)]
-        self.offset += 1
+    def day_of_hour(self, hour: int) -> str:
+        return (self.base_day + timedelta(days=hour // 24)).isoformat()
 
-    def forget_group(self) -> None:
-        """Un-consumes the boundary second, so that it is consumed (and delivered) again from its first record."""
-        if self.boundary_hour and self.group_count:
-            count, total = self.hours.get(self.boundary_hour, [0, 0])
-            self.hours[self.boundary_hour] = [count - self.group_count, (total - self.group_hash) % HASH_MODULUS]
-            if self.hours[self.boundary_hour][0] == 0:
-                del self.hours[self.boundary_hour]
-        self.offset -= self.group_count
-        self.group_count, self.group_hash = 0, 0
+    def hour_of(self, moment: datetime) -> int:
+        return int((moment - day_start(self.base_day, "UTC")).total_seconds() // 3600)
+
+    def consume(self, second: Second, keys: list[int]) -> None:
+        """Moves past one whole second (its records delivered, or skipped on purpose)."""
+        if self.last is not None and second.text <= self.last:
+            raise ValueError(f"second {second.text} is not after {self.last}")
+        hour = self.hour_of(second.start)
+        count, total = self.hours.get(hour, [0, 0])
+        for entry in second.entries:
+            total = _hash_add(total, entry.fp)
+        self.hours[hour] = [count + len(second.entries), total]
+        day = second.start.date().isoformat()
+        if day not in self.sketches:
+            self.sketches[day] = KeySketch()
+        sketch = self.sketches[day]
+        if sketch is not None:
+            for key in keys:
+                sketch.add(key)
+        self.last = second.text
+        if self.skip and self.skip[0] <= second.text:
+            self.skip = None
+        self.rebase(second.start.date() - timedelta(days=1))
+
+    def rebase(self, day: date) -> None:
+        """Moves `base` forward to `day`, forgetting what is older: hours are counted from the new base."""
+        shift = (day - self.base_day).days
+        if shift <= 0:
+            return
+        self.hours = {hour - 24 * shift: digest for hour, digest in self.hours.items() if hour >= 24 * shift}
+        self.sketches = {name: sketch for name, sketch in self.sketches.items() if name >= day.isoformat()}
+        self.base = day.isoformat()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "version": self.VERSION,
             "since": self.since,
-            "day": self.day,
-            "offset": self.offset,
-            "last_time": self.last_time,
-            "group_count": self.group_count,
-            "group_hash": f"{self.group_hash:016x}",
-            "anchor": None if self.anchor is None else f"{self.anchor:016x}",
-            "hours": {hour: [count, f"{total:016x}"] for hour, (count, total) in sorted(self.hours.items())},
+            "base": self.base,
+            "last": self.last,
+            "zone": self.zone,
+            "hours": [[hour, count, f"{total:016x}"] for hour, (count, total) in sorted(self.hours.items())],
+            "sketches": {day: None if sketch is None else sketch.to_text() for day, sketch in sorted(self.sketches.items())},
+            **({"skip": [self.skip[0], self.skip[1], f"{self.skip[2]:016x}"]} if self.skip else {}),
         }
 
     @classmethod
     def from_json(cls, state: dict[str, Any]) -> "Cursor":
         try:
+            if state.get("version") == 1:
+                return cls.from_first_version(state)
             if state.get("version") != cls.VERSION:
                 raise ValueError(f"unknown version {state.get('version')!r}")
-            anchor = state.get("anchor")
+            skip = state.get("skip")
             cursor = cls(
                 since=str(state["since"]),
-                day=date.fromisoformat(state["day"]).isoformat(),
-                offset=int(state["offset"]),
-                last_time=state.get("last_time"),
-                group_count=int(state.get("group_count", 0)),
-                group_hash=int(state.get("group_hash", "0"), 16),
-                anchor=None if anchor is None else int(anchor, 16),
-                hours={str(hour): [int(count), int(total, 16)] for hour, (count, total) in state.get("hours", {}).items()},
+                base=date.fromisoformat(state["base"]).isoformat(),
+                last=None if state.get("last") is None else format_time(parse_second(state["last"])),
+                zone=state.get("zone", "UTC"),
+                hours={int(hour): [int(count), int(total, 16)] for hour, count, total in state.get("hours", [])},
+                sketches={
+                    date.fromisoformat(day).isoformat(): None if text is None else KeySketch.from_text(text)
+                    for day, text in state.get("sketches", {}).items()
+                },
+                skip=None if not skip else [format_time(parse_second(skip[0])), int(skip[1]), int(skip[2], 16)],
             )
             cursor.since_time  # noqa: B018 - validates the stored time
-            if cursor.group_count < 0 or cursor.offset < cursor.group_count:
-                raise ValueError("the offset is smaller than the boundary second")
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            if cursor.zone not in cls.ZONES:
+                raise ValueError(f"unknown zone {cursor.zone!r}")
+        except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as error:
             raise StateError(
                 f"The saved last run of this instance cannot be read ({error}). Reset the last run of the instance to start over."
             ) from error
         return cursor
 
+    @classmethod
+    def from_first_version(cls, state: dict[str, Any]) -> "Cursor":
+        """A last run saved by the first version: positions in `day`, which may end inside the second `last_time`.
+
+        Its records up to the second before `last_time` become whole seconds consumed; those of `last_time` it had
+        delivered become `skip`, so that second's other records are delivered once it is read whole. Its hour digests
+        (same fingerprints) carry over; its day has no sketch, so a reconcile there falls back to the hours.
+        """
+        day = date.fromisoformat(state["day"])
+        hours = {int(hour): [int(count), int(total, 16)] for hour, (count, total) in state.get("hours", {}).items()}
+        last_time, group_count, group_hash = (
+            state.get("last_time"),
+            int(state.get("group_count", 0)),
+            int(state.get("group_hash", "0"), 16),
+        )
+        cursor = cls(since=str(state["since"]), base=day.isoformat(), hours=hours, sketches={day.isoformat(): None})
+        if last_time:
+            boundary = datetime.fromisoformat(last_time.replace("Z", "+00:00"))
+            hour = cursor.hour_of(boundary)
+            count, total = hours.get(hour, [0, 0])
+            hours[hour] = [count - group_count, (total - group_hash) % HASH_MODULUS]
+            if hours[hour][0] <= 0:
+                del hours[hour]
+            cursor.last = format_time(boundary - timedelta(seconds=1))
+            cursor.skip = [format_time(boundary), group_count, group_hash] if group_count else None
+        cursor.since_time  # noqa: B018 - validates the stored time
+        return cursor
+
+
+def first_query_day(moment: datetime) -> date:
+    """The fromDate whose result holds `moment` whichever zone LivePerson reads it in (UTC, or US/Eastern at -4/-5 h)."""
+    return moment.date() if moment.hour >= 5 else moment.date() - timedelta(days=1)
+
 
 def unaccounted(entries: list[Entry], count: int, total: int) -> list[Entry] | None:
     """Which of `entries` are not among the `count` records whose fingerprints add up to `total`; None if unknown.
 
-    The common case: the first `count` entries are the known ones and any others came later. Otherwise the
-    difference of the hashes names up to two records that appeared anywhere among them (a late insert, or a server
-    that placed a new record elsewhere in the second). Beyond that the caller resends them all: duplicates, never
-    losses.
+    The difference of the hashes names up to two records that appeared anywhere among them; the first `count`
+    entries being the known ones is tried first. Beyond that the caller resends them all: duplicates, never losses.
     """
     fps = [entry.fp for entry in entries]
     if len(fps) >= count and sum(fps[:count]) % HASH_MODULUS == total:
@@ -913,125 +1241,231 @@ class FetchPlan:
     filters: AuditFilters
     max_events: int
     page_size: int
+    settle_seconds: int = 0
+
+    def query(self, day: date, first: int, offset: int) -> AuditQuery:
+        return AuditQuery(
+            from_date=day,
+            first=first,
+            offset=offset,
+            users=self.filters.users,
+            component_types=self.filters.component_types,
+            lpa=self.filters.lpa,
+            automatic_updates=self.filters.automatic_updates,
+        )
 
 
-def read_day(client: AuditTrailClient, plan: FetchPlan, day: str, position: int, previous_fp: int | None) -> Iterator[Entry]:
-    """The ascending result of fromDate=`day` from `position` on, page by page, lazily.
+def read_page(client: AuditTrailClient, query: AuditQuery) -> tuple[list[dict[str, Any]], bool]:
+    """One page, and whether it ends the result. A page shorter than asked is the end only when the server is known
+    not to cap pages at that length; otherwise one more query (a probe) decides, and teaches the learner."""
+    records, asked = client.query_page(query)
+    verdict = client.pages.is_end(len(records), asked)
+    if verdict is not None:
+        return records, verdict
+    probe, _ = client.query_page(replace(query, offset=(query.offset or 0) + len(records), first=asked))
+    if not probe:
+        client.pages.saw(len(records))
+        return records, True
+    client.pages.learn_cap(len(records), f"returned {len(records)} records when asked for {asked}, and more followed")
+    return records + probe, client.pages.is_end(len(probe), len(records)) is True
 
-    Each page starts one record early and checks that record is the one read last (`previous_fp`), so records
-    inserted or removed before the position are detected (AuditTrailShiftedError) rather than skipped or read twice.
+
+def whole_seconds(entries: list[Entry]) -> list[Second]:
+    seconds: list[Second] = []
+    for entry in entries:
+        start = entry.when.replace(microsecond=0)
+        if not seconds or seconds[-1].start != start:
+            if seconds and start < seconds[-1].start:
+                raise ResponseFormatError(
+                    "The Audit Trail answered records out of time order although ascending order was asked."
+                )
+            seconds.append(Second(start, []))
+        seconds[-1].entries.append(entry)
+    return seconds
+
+
+def read_seconds(
+    client: AuditTrailClient, plan: FetchPlan, from_day: date, position: int, after: datetime | None
+) -> Iterator[Second]:
+    """The whole seconds of the ascending result of fromDate=`from_day`, from `position` on, lazily, page by page.
+
+    A page's last second may go on in the next page, so the next page starts at that second's first record and
+    reads it whole again. A second that fills a whole page is asked again with the largest page the server gives;
+    if it still fills it, it is read by position over several pages (the only way there is).
+    With `after` (the cursor's last second), the first page starts one record early: that record must be no later
+    than `after`, and no later record may be. Each later page must start with the second it was asked for.
+    Anything else means records appeared or went missing before `position`: AuditTrailShiftedError.
     """
+    seam = after is not None
+    expected: datetime | None = None  # the second the next page must begin with
+    carried: Second | None = None  # a second larger than a page, read by position so far
+    wanted = plan.page_size
     for _ in range(MAX_PAGES_PER_RUN):
         if client.out_of_time():
             raise OutOfTimeError("The run's time budget is spent; the next run goes on.")
-        overlap = previous_fp is not None and position > 0
-        start = position - 1 if overlap else position
-        records = client.query_audit(
-            AuditQuery(
-                from_date=date.fromisoformat(day),
-                first=plan.page_size,
-                offset=start,
-                users=plan.filters.users,
-                component_types=plan.filters.component_types,
-                lpa=plan.filters.lpa,
-                automatic_updates=plan.filters.automatic_updates,
-            )
-        )
-        complete = len(records) >= plan.page_size
-        if overlap:
-            if not records or fingerprint(records[0]) != previous_fp:
-                raise AuditTrailShiftedError(f"the record at position {start} of {day} is not the one read there before")
-            records = records[1:]
-        for record in records:
-            entry = Entry(record, record_time(record), fingerprint(record), previous_fp if position else None)
-            yield entry
-            position += 1
-            previous_fp = entry.fp
-        if not complete:
+        asked = client.pages.ask(wanted)
+        overlap = seam and position > 0
+        records, end = read_page(client, plan.query(from_day, asked, position - 1 if overlap else position))
+        entries = [make_entry(record) for record in records]
+        if seam:
+            entries, seam = check_seam(entries, after, overlap), False  # type: ignore[arg-type]
+        elif expected is not None:
+            check_page_start(entries, expected, carried is not None)
+        seconds = whole_seconds(entries)
+        if carried is not None:
+            if seconds and seconds[0].start == carried.start:
+                more = seconds.pop(0).entries
+                carried.entries.extend(more)
+                position += len(more)
+            if seconds or end:
+                yield carried
+                carried = None
+            else:
+                continue
+        complete = seconds if end else seconds[:-1]
+        for second in complete:
+            position += len(second.entries)
+            yield second
+        if end:
             return
+        if not seconds:  # a full page that only finished the large second
+            expected = None
+            continue
+        last = seconds[-1]
+        expected = last.start
+        if len(seconds) > 1 or entries[0].when.replace(microsecond=0) != last.start:
+            wanted = plan.page_size
+        elif asked < client.pages.ask(LARGEST_PAGE):
+            wanted = LARGEST_PAGE  # the second fills the page: ask again for as much as the server gives
+        else:
+            last.by_position = True
+            carried = last
+            position += len(last.entries)
+            warn_once_by_position(last, asked)
     raise OutOfTimeError(f"The run read {MAX_PAGES_PER_RUN} pages, its limit; the next run goes on.")
 
 
-def split_boundary(entries: Iterator[Entry], boundary: str | None) -> tuple[list[Entry], Iterator[Entry]]:
-    """Splits off the leading records of the boundary second; the rest stays lazy."""
-    group: list[Entry] = []
-    if boundary is None:
-        return group, entries
-    for entry in entries:
-        if entry.second != boundary:
-            if entry.second < boundary:
-                raise AuditTrailShiftedError(f"a record of {entry.second} came after the boundary second {boundary}")
-            return group, itertools.chain([entry], entries)
-        group.append(entry)
-    return group, iter(())
+def check_seam(entries: list[Entry], after: datetime, overlap: bool) -> list[Entry]:
+    """The records after the cursor's position, once checked: the one before it (`overlap`) is no later than the
+    cursor's last second, and none after it is."""
+    if overlap:
+        if not entries or entries[0].when.replace(microsecond=0) > after:
+            raise AuditTrailShiftedError(f"records up to {format_time(after)} went missing before the cursor")
+        entries = entries[1:]
+    early = sum(1 for entry in entries if entry.when.replace(microsecond=0) <= after)
+    if early:
+        raise AuditTrailShiftedError(f"{early} record(s) at or before {format_time(after)} appeared after the cursor passed it")
+    return entries
 
 
-Decision = tuple[Entry, bool]  # a record in position order, and whether to deliver it
+def check_page_start(entries: list[Entry], expected: datetime, continuing: bool) -> None:
+    first = entries[0].when.replace(microsecond=0) if entries else None
+    if first == expected or (continuing and (first is None or first > expected)):
+        return
+    raise AuditTrailShiftedError(
+        f"a page that should begin with {format_time(expected)} began with {format_time(first) if first else 'nothing'}"
+    )
 
 
-def flagged(entries: list[Entry], new: list[Entry]) -> Iterator[Decision]:
-    to_deliver = {id(entry) for entry in new}
-    return ((entry, id(entry) in to_deliver) for entry in entries)
+_WARNED_BY_POSITION: set[str] = set()
 
 
-def past_boundary(saved: Cursor, entries: Iterator[Entry]) -> Iterator[Decision]:
-    """Re-reads the saved boundary second (now, eagerly) and flags what is new in it; later records follow."""
-    group, rest = split_boundary(entries, saved.last_time)
-    new = unaccounted(group, saved.group_count, saved.group_hash)
-    if new is None:
+def warn_once_by_position(second: Second, asked: int) -> None:
+    if second.text not in _WARNED_BY_POSITION:
+        _WARNED_BY_POSITION.add(second.text)
         demisto.info(
-            f"The second {saved.last_time} changed ({saved.group_count} records read before, {len(group)} now); resending it."
+            f"The second {second.text} has more records than the largest page LivePerson returns ({asked}); it is read "
+            "by offset over several pages, which is exact only if LivePerson keeps one order within a second between queries."
         )
-        new = group
-    return itertools.chain(flagged(group, new), ((entry, True) for entry in rest))
 
 
-def resume(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple[Cursor, Iterator[Decision]]:
-    """The records from the saved boundary second on, after checking the anchor before it."""
-    working = saved.copy()
-    working.forget_group()
-    entries = read_day(client, plan, saved.day, saved.group_start, saved.anchor)
-    return working, past_boundary(saved, entries)
+def open_reader(client: AuditTrailClient, plan: FetchPlan, cursor: Cursor) -> Iterator[Second] | None:
+    """The seconds after the cursor, once the seam checks out; None when records appeared or went missing before it.
 
-
-def recover(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple[Cursor, Iterator[Decision]]:
-    """After a shift: re-read the saved day from its start, hour by hour, and deliver what the cursor had not consumed.
-
-    Each hour's records are compared with the hour's saved count and hash: unchanged hours are skipped, up to two
-    late records are found exactly, and an hour changed beyond that is resent whole (duplicates, never losses).
+    The position depends on the zone LivePerson reads fromDate in; where the zones give different positions and the
+    learned one does not check out, the other is tried, and learned when it does.
     """
-    consumed = saved.copy()
-    consumed.forget_group()
-    entries = read_day(client, plan, saved.day, 0, None)
+    for zone, position in cursor.positions():
+        reader = read_seconds(client, plan, cursor.base_day, position, cursor.last_time)
+        try:
+            first = next(reader, None)
+        except AuditTrailShiftedError as shift:
+            demisto.debug(f"Resuming at position {position} of {cursor.base} ({zone} days): {shift}")
+            continue
+        if zone != cursor.zone:
+            demisto.info(f"LivePerson reads fromDate as a {zone} day; positions are counted that way from now on.")
+            cursor.zone = zone
+        return reader if first is None else itertools.chain([first], reader)
+    return None
 
-    def settle(hour: list[Entry]) -> Iterator[Decision]:
-        if not hour:
-            return iter(())
-        count, total = consumed.hours.get(hour[0].hour, [0, 0])
-        new = unaccounted(hour, count, total)
+
+def reconcile(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple[list[Entry], Cursor]:
+    """Re-reads the cursor's days up to its last second; returns the records it had not consumed, and the cursor
+    rebuilt from what was read.
+
+    Hours whose count and hash are unchanged are passed over. For each day with changed hours, the difference of
+    the saved and the new sketch names the late records; where it cannot (too many, or a day without a sketch),
+    each changed hour is compared on its own (`unaccounted`), and resent whole if that fails: duplicates, never losses.
+    """
+    last = saved.last_time
+    fresh = Cursor(since=saved.since, base=saved.base, zone=saved.zone, skip=saved.skip)
+    region = day_start(saved.base_day, "UTC")
+    from_day = saved.base_day if saved.zone == "UTC" else saved.base_day - timedelta(days=1)
+    changed: dict[int, list[tuple[Entry, int]]] = {}
+    hour: int | None = None
+    buffer: list[tuple[Entry, int]] = []
+
+    def close_hour() -> None:
+        if hour is not None and fresh.hours.get(hour) != saved.hours.get(hour):
+            changed[hour] = list(buffer)
+        buffer.clear()
+
+    if last is not None:
+        for second in read_seconds(client, plan, from_day, 0, None):
+            if second.start < region:
+                continue
+            if second.start > last:
+                break
+            if fresh.hour_of(second.start) != hour:
+                close_hour()
+                hour = fresh.hour_of(second.start)
+            keys = second.keys()
+            fresh.consume(second, keys)
+            buffer.extend(zip(second.entries, keys, strict=True))
+        close_hour()
+    fresh.last = saved.last
+    late: list[Entry] = []
+    for day in sorted({fresh.day_of_hour(hour) for hour in changed}):
+        hours = {hour: pairs for hour, pairs in changed.items() if fresh.day_of_hour(hour) == day}
+        late.extend(name_late_records(saved, fresh, day, hours))
+    missing = sum(count for count, _ in saved.hours.values()) + len(late) - sum(count for count, _ in fresh.hours.values())
+    if missing > 0:
+        demisto.info(f"Reconciling: {missing} record(s) read before are no longer in the Audit Trail's result.")
+    late.sort(key=lambda entry: entry.when)
+    return late, fresh
+
+
+def name_late_records(saved: Cursor, fresh: Cursor, day: str, hours: dict[int, list[tuple[Entry, int]]]) -> list[Entry]:
+    """The records of `day` that the saved cursor had not consumed, named by the sketches, else hour by hour."""
+    before, after = saved.sketches.get(day, KeySketch()), fresh.sketches.get(day)
+    difference = after.minus(before).peel() if before is not None and after is not None else None
+    if difference is not None:
+        added = set(difference[0])
+        named = [entry for pairs in hours.values() for entry, key in pairs if key in added]
+        if len(named) == len(added):
+            if named:
+                demisto.info(f"Reconciling {day}: {len(named)} late record(s) named exactly.")
+            return named
+    late: list[Entry] = []
+    for hour, pairs in sorted(hours.items()):
+        entries = [entry for entry, _ in pairs]
+        count, total = saved.hours.get(hour, [0, 0])
+        new = unaccounted(entries, count, total)
         if new is None:
-            demisto.info(
-                f"Recovery: hour {hour[0].hour} of {saved.day} changed beyond repair; resending its {len(hour)} records."
-            )
-            new = hour
-        elif new:
-            demisto.info(f"Recovery: {len(new)} late record(s) found in hour {hour[0].hour} of {saved.day}.")
-        return flagged(hour, new)
-
-    def decisions() -> Iterator[Decision]:
-        hour: list[Entry] = []
-        for entry in entries:
-            if saved.last_time is not None and entry.second >= saved.last_time:
-                yield from settle(hour)
-                yield from past_boundary(saved, itertools.chain([entry], entries))
-                return
-            if hour and entry.hour != hour[0].hour:
-                yield from settle(hour)
-                hour = []
-            hour.append(entry)
-        yield from settle(hour)
-
-    return Cursor(since=saved.since, day=saved.day), decisions()
+            demisto.info(f"Reconciling {day}: hour {hour % 24:02d} changed beyond naming; resending its {len(entries)} records.")
+            new = entries
+        late.extend(new)
+    return late
 
 
 def event_size(event: dict[str, Any]) -> int:
@@ -1062,55 +1496,134 @@ class Batch:
         return events
 
 
-def fetch_batches(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
+@dataclass
+class RunReport:
+    """What a run did, for the log and for telling a stall from a quiet account."""
+
+    delivered: int = 0
+    seconds: int = 0
+    reconciled: bool = False
+    stopped: str = "end"  # end, settle, limit, time
+    waiting: datetime | None = None  # the first second left for the settle delay
+
+
+class Sender:
+    """Turns entries into events in batches; yields (events, cursor that holds once they are sent)."""
+
+    def __init__(self, batch_events: int):
+        self.batch = Batch(batch_events)
+
+    def add(self, entries: list[Entry], before: Cursor) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
+        """Adds a group of records that belong together (a second, or the late records); `before` is the cursor
+        without them. A batch that must go out before the group is complete carries `before`."""
+        events = [to_event(entry.record, entry.when) for entry in entries]
+        sizes = [event_size(event) for event in events]
+        if self.batch.events and not self.batch.fits(sum(sizes)):
+            yield self.batch.take(), before.copy()
+        for event, size in zip(events, sizes, strict=True):
+            if not self.batch.fits(size):
+                yield self.batch.take(), before.copy()  # a second larger than one send: resent whole if a later part fails
+            self.batch.add(event, size)
+
+
+def fetch_batches(
+    client: AuditTrailClient, plan: FetchPlan, saved: Cursor, now: datetime, report: RunReport | None = None
+) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
     """Yields (events, cursor after them): send the events, and only then save that cursor.
 
-    Each batch fits one platform chunk, so a failed send leaves nothing half-ingested. Records older than the
-    first fetch time are consumed without being delivered. At most `plan.max_events` events per run. A shift of
-    the result is recovered from once per run; running out of time ends the run where it is.
+    Whole seconds older than the settle delay are consumed, oldest first, at most about `plan.max_events` events a
+    run (a second is never split between runs). Records older than the first fetch time are consumed without being
+    delivered. When records moved before the cursor, the run reconciles once; a run that cannot move the cursor
+    although records are waiting ends with an error that says why.
     """
+    report = report if report is not None else RunReport()
+    horizon = (now - timedelta(seconds=plan.settle_seconds)).replace(microsecond=0)
     since = saved.since_time
-    batch = Batch(plan.page_size)
-    delivered = 0
-    recovered = False
-    try:
-        working, entries = resume(client, plan, saved)
-    except AuditTrailShiftedError as shift:
-        demisto.info(f"The audit trail moved under the cursor: {shift}.")
-        working, entries = recover(client, plan, saved)
-        recovered = True
-    while delivered < plan.max_events:
-        try:
-            decision = next(entries, None)
-        except AuditTrailShiftedError as shift:
-            if recovered:
-                raise TransientError(f"The audit trail kept changing during the run ({shift}); the next run goes on.") from shift
-            demisto.info(f"The audit trail moved under the cursor: {shift}.")
-            if batch.events:
-                yield batch.take(), working.copy()
-            working, entries = recover(client, plan, working)
-            recovered = True
+    working = saved.copy()
+    sender = Sender(plan.page_size)
+    reader = open_reader(client, plan, working)
+    while True:
+        if reader is None:
+            if report.reconciled:
+                yield from flush(sender, working, saved)
+                stop_if_stalled(report, saved, working, "the Audit Trail kept changing before the cursor while it was re-read")
+                demisto.info("The Audit Trail kept changing before the cursor; the next run goes on from here.")
+                return
+            rebuilt = yield from reconcile_and_send(client, plan, working, saved, sender, report)
+            if rebuilt is None:
+                return
+            working = rebuilt
+            reader = open_reader(client, plan, working)
             continue
-        except TransientError as error:
-            if batch.events:  # keep what was read before the failure
-                yield batch.take(), working.copy()
-            if not isinstance(error, OutOfTimeError):
-                raise
+        try:
+            for second in reader:
+                if second.start > horizon:
+                    report.stopped, report.waiting = "settle", second.start
+                    break
+                new = deliverable(second, working, since)
+                if report.seconds and report.delivered + len(new) > plan.max_events:
+                    report.stopped = "limit"
+                    break
+                yield from sender.add(new, working)
+                working.consume(second, second.keys())
+                report.delivered += len(new)
+                report.seconds += 1
+            break
+        except AuditTrailShiftedError as shift:
+            demisto.info(f"The Audit Trail moved during the run: {shift}.")
+            yield from flush(sender, working, saved)
+            reader = None
+        except OutOfTimeError as error:
+            report.stopped = "time"
             demisto.info(str(error))
-            break
-        if decision is None:
-            break
-        entry, deliver = decision
-        if deliver and entry.when >= since:
-            event = to_event(entry.record, entry.when)
-            size = event_size(event)
-            if not batch.fits(size):
-                yield batch.take(), working.copy()
-            batch.add(event, size)
-            delivered += 1
-        working.consume(entry)
-    if batch.events or working.to_json() != saved.to_json():
-        yield batch.take(), working.copy()
+            yield from flush(sender, working, saved)
+            stop_if_stalled(report, saved, working, "the run's time budget was spent before a whole second could be read")
+            return
+        except TransientError:
+            yield from flush(sender, working, saved)
+            raise
+    yield from flush(sender, working, saved)
+
+
+def reconcile_and_send(
+    client: AuditTrailClient, plan: FetchPlan, working: Cursor, saved: Cursor, sender: Sender, report: RunReport
+) -> Generator[tuple[list[dict[str, Any]], Cursor], None, Cursor | None]:
+    """Reconciles once per run: adds the late records to the sender, and returns the rebuilt cursor (None: stop)."""
+    demisto.info(f"Records appeared or went missing before the cursor ({working.last}); reconciling from {working.base}.")
+    report.reconciled = True
+    try:
+        late, rebuilt = reconcile(client, plan, working)
+    except (OutOfTimeError, AuditTrailShiftedError) as error:
+        yield from flush(sender, working, saved)
+        stop_if_stalled(report, saved, working, f"re-reading from {working.base} to find late records failed ({error})")
+        return None
+    new = [entry for entry in late if entry.when >= saved.since_time]
+    yield from sender.add(new, working)
+    report.delivered += len(new)
+    return rebuilt
+
+
+def flush(sender: Sender, working: Cursor, saved: Cursor) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
+    """The events still waiting, with the cursor that holds once they are sent; the cursor alone if it moved."""
+    if sender.batch.events or working.to_json() != saved.to_json():
+        yield sender.batch.take(), working.copy()
+
+
+def deliverable(second: Second, cursor: Cursor, since: datetime) -> list[Entry]:
+    """The records of a second to deliver: not those older than the first fetch time, nor those an upgraded cursor
+    had delivered already (`skip`)."""
+    entries = second.entries
+    if cursor.skip and cursor.skip[0] == second.text:
+        new = unaccounted(entries, cursor.skip[1], cursor.skip[2])
+        entries = entries if new is None else new
+    return [entry for entry in entries if entry.when >= since]
+
+
+def stop_if_stalled(report: RunReport, saved: Cursor, working: Cursor, cause: str) -> None:
+    """A run that delivered nothing and could not move the cursor says so: the platform shows the error in the
+    instance's health, instead of a run that looks fine while the collector stands still."""
+    if report.delivered == 0 and working.last == saved.last:
+        raise StalledError(f"The collector cannot make progress past {saved.last or saved.since}: {cause}.")
 
 
 """ COMMANDS """
@@ -1123,33 +1636,60 @@ def load_cursor(last_run: dict[str, Any] | None, settings: Settings) -> Cursor:
     return Cursor.from_json(last_run)
 
 
+def utc_now() -> datetime:
+    """Now, from `time.time()`: the one clock the module reads for the settle delay."""
+    return datetime.fromtimestamp(time.time(), UTC)
+
+
 def fetch_events_command(client: AuditTrailClient, settings: Settings) -> int:
     """One scheduled run: read, send batch by batch, save the cursor after each accepted send."""
     cursor = load_cursor(demisto.getLastRun(), settings)
-    plan = FetchPlan(settings.filters, settings.max_fetch, settings.page_size)
+    plan = FetchPlan(settings.filters, settings.max_fetch, settings.page_size, settings.settle_seconds)
+    now = utc_now()
+    report = RunReport()
     total = 0
     try:
-        for events, next_cursor in fetch_batches(client, plan, cursor):
+        for events, next_cursor in fetch_batches(client, plan, cursor, now, report):
             if events:
                 send_events_to_xsiam(events, vendor=VENDOR, product=PRODUCT, should_update_health_module=False)
                 total += len(events)
             demisto.setLastRun(next_cursor.to_json())
+            cursor = next_cursor
     finally:
         demisto.updateModuleHealth({"eventsPulled": total})
-        demisto.debug(f"fetch-events sent {total} events with {client.calls} API calls")
+        demisto.debug(
+            f"fetch-events sent {total} events with {client.calls} API calls; {lag_summary(cursor, report, client, now)}"
+        )
     return total
+
+
+def lag_summary(cursor: Cursor, report: RunReport, client: AuditTrailClient, now: datetime) -> str:
+    """How far behind the collector is, for the debug log."""
+    caught_up = cursor.last_time or cursor.since_time
+    text = f"consumed up to {format_time(caught_up)}, {int((now - caught_up).total_seconds())} s behind now"
+    reasons = {
+        "settle": "the next records wait for the settle delay",
+        "limit": "stopped at the maximum events per fetch",
+        "time": "stopped at the run's time budget",
+        "end": "read to the end",
+    }
+    text += f" ({reasons[report.stopped]})"
+    if client.last_total is not None:
+        text += (
+            f"; the last answer's X-Total-Count was {client.last_total} (fromDate {cursor.base}, {cursor.position()} consumed)"
+        )
+    return text
 
 
 def get_events(client: AuditTrailClient, settings: Settings, start: datetime, end: datetime, limit: int) -> list[dict]:
     """Events from `start` to `end`, oldest first, at most `limit`, without touching the last run."""
     plan = FetchPlan(settings.filters, limit, min(settings.page_size, max(limit + 1, MIN_PAGE_SIZE)))
     events: list[dict[str, Any]] = []
-    for entry in read_day(client, plan, start.date().isoformat(), 0, None):
-        if entry.when > end or len(events) >= limit:
+    for second in read_seconds(client, plan, first_query_day(start), 0, None):
+        if second.start > end or len(events) >= limit:
             break
-        if entry.when >= start:
-            events.append(to_event(entry.record, entry.when))
-    return events
+        events.extend(to_event(entry.record, entry.when) for entry in second.entries if start <= entry.when <= end)
+    return events[:limit]
 
 
 def get_events_command(client: AuditTrailClient, settings: Settings, args: dict[str, Any]) -> CommandResults:
@@ -1173,15 +1713,18 @@ def get_events_command(client: AuditTrailClient, settings: Settings, args: dict[
     )
 
 
-def test_module(client: AuditTrailClient) -> str:
+def audit_check(client: AuditTrailClient, page_size: int) -> None:
+    """One page of yesterday's records, asked with the page size fetch-events uses, so a refused size shows here."""
+    first = client.pages.ask(page_size)
+    client.query_page(AuditQuery(from_date=(utc_now() - timedelta(days=1)).date(), first=first, offset=0))
+
+
+def test_module(client: AuditTrailClient, page_size: int = DEFAULT_PAGE_SIZE) -> str:
     """Checks the three stages separately and says which one failed: nothing is sent, no last run is saved."""
     stages: list[tuple[str, Callable[[], object]]] = [
         ("Domain API lookup", client.resolver.refresh),
         ("Authentication (Sentinel token)", client.tokens.renew),
-        (
-            "Audit Trail query",
-            lambda: client.query_audit(AuditQuery(from_date=(datetime.now(UTC) - timedelta(days=1)).date(), first=1, offset=0)),
-        ),
+        ("Audit Trail query", lambda: audit_check(client, page_size)),
     ]
     for name, check in stages:
         try:
@@ -1211,7 +1754,7 @@ def main() -> None:
         settings = Settings.from_params(params)
         client = AuditTrailClient(settings)
         if command == "test-module":
-            return_results(test_module(client))
+            return_results(test_module(client, settings.page_size))
         elif command == "fetch-events":
             fetch_events_command(client, settings)
         elif command == "liveperson-get-events":

@@ -12,7 +12,8 @@ An instance lives in a state folder:
 runs it in a fresh process, as the platform does for every scheduled run. Last run and integration context
 are read before and written after the run, so state crosses runs only the way it does on the platform.
 Environment: XSIAM_REFUSE_CHUNKS (refuse those send chunks of this run), REQUESTS_CA_BUNDLE (trust a test CA),
-PLATFORM_VIRTUAL_TIME=1 (the integration's pauses move a virtual clock instead of waiting: for soak runs).
+PLATFORM_VIRTUAL_TIME=1 (the integration's pauses move a virtual clock instead of waiting: for soak runs),
+PLATFORM_CLOCK=<epoch seconds> (the integration's clock starts there: a simulated time, also virtual).
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ import demistomock as demisto  # noqa: E402
 class VirtualClock:
     """Stands in for the integration's `time` module: sleeping moves the clock instead of waiting."""
 
-    def __init__(self) -> None:
-        self.offset = 0.0
+    def __init__(self, start_at: float | None = None) -> None:
+        self.offset = 0.0 if start_at is None else start_at - time.time()
         self.pauses: list[float] = []
 
     def sleep(self, seconds: float) -> None:
@@ -99,8 +100,8 @@ def _count_lines(path: Path) -> int:
         return sum(1 for _ in handle)
 
 
-def run_command(state: Path, command: str, args: dict[str, str] | None = None) -> Outcome:
-    """Runs one command of the integration against the instance kept in `state`."""
+def run_command(state: Path, command: str, args: dict[str, str] | None = None, clock_at: float | None = None) -> Outcome:
+    """Runs one command of the integration against the instance kept in `state`, its clock at `clock_at` if given."""
     state.mkdir(parents=True, exist_ok=True)
     outcome = Outcome(command)
     params = _read_json(state / "params.json", {})
@@ -144,12 +145,16 @@ def run_command(state: Path, command: str, args: dict[str, str] | None = None) -
             setattr(demisto, name, hook)
         import LivePersonAuditTrail  # noqa: PLC0415 - imported once the platform is in place, as on the platform
 
-        if os.environ.get("PLATFORM_VIRTUAL_TIME") == "1":
-            clock = VirtualClock()
-            LivePersonAuditTrail.time = clock  # type: ignore[assignment]
+        if clock_at is None and os.environ.get("PLATFORM_CLOCK"):
+            clock_at = float(os.environ["PLATFORM_CLOCK"])
+        if os.environ.get("PLATFORM_VIRTUAL_TIME") == "1" or clock_at is not None:
+            clock = VirtualClock(clock_at)
+            real_time, LivePersonAuditTrail.time = LivePersonAuditTrail.time, clock  # type: ignore[assignment]
         with contextlib.suppress(SystemExit):  # return_error ends the process on the platform
             LivePersonAuditTrail.main()
     finally:
+        if clock is not None:
+            LivePersonAuditTrail.time = real_time  # type: ignore[assignment]
         for name, hook in saved_hooks.items():
             setattr(demisto, name, hook)
         if previous_sink is None:

@@ -1,8 +1,12 @@
 """A fake LivePerson over real HTTPS: the Domain API, Sentinel (OAuth2 client credentials) and the Audit Trail.
 
 Faithful to ../shared/docs/liveperson-api.md; what the documentation leaves open is a constructor setting:
-`expires_in` absent / number / string, GraphQL errors as 200 or 400, the largest `first` and what happens above it,
-the order of records within one second. `fake.faults` injects failures; `fake.requests` records every request.
+`expires_in` absent / number / string, GraphQL errors as 200 or 400, the largest `first` and what happens above it
+(a silent cap or an error), the order of records within one second (kept, or shuffled on every query), when a record
+becomes visible (a commit delay: up to `commit_delay` seconds after its time, so after later records), the zone
+fromDate is read in (the requested one, or US/Eastern whatever is asked), what X-Total-Count counts (the whole
+match or the page) and the precision of changeDate (seconds or milliseconds). `BEHAVIOURS` names each.
+`fake.faults` injects failures; `fake.requests` records every request.
 """
 
 from __future__ import annotations
@@ -120,6 +124,11 @@ class FakeLivePerson:
         over_max_first: str = "clamp",  # "clamp" or "error"
         graphql_error_status: int = 200,
         tie_order: str = "stable",  # "stable" or "shuffled"
+        commit_delay: float = 0.0,  # a record becomes visible up to this many seconds after its changeDate
+        commit_delay_share: float = 1.0,  # the share of records that are delayed at all
+        from_date_zone: str = "requested",  # "requested" or "US/Eastern" (whatever timezone says)
+        total_count: str = "match",  # X-Total-Count: "match" (the whole result) or "page"
+        precision: str = "second",  # changeDate to the "second" (".0") or the "millisecond"
         clock: Callable[[], float] = time.time,
         seed: int = 0,
     ):
@@ -132,6 +141,11 @@ class FakeLivePerson:
         self.over_max_first = over_max_first
         self.graphql_error_status = graphql_error_status
         self.tie_order = tie_order
+        self.commit_delay = commit_delay
+        self.commit_delay_share = commit_delay_share
+        self.from_date_zone = from_date_zone
+        self.total_count = total_count
+        self.precision = precision
         self.clock = clock
         self.faults = FaultSchedule()
         self.requests: list[RequestRecord] = []
@@ -185,6 +199,11 @@ class FakeLivePerson:
                 stored = dict(record)
                 stored["seq"] = len(self.records)
                 stored.setdefault("automatic", False)
+                if self.precision == "millisecond" and not stored["timestamp"].microsecond:
+                    stored["timestamp"] = stored["timestamp"].replace(microsecond=self._rng.randrange(1000) * 1000)
+                delayed = self.commit_delay and self._rng.random() < self.commit_delay_share
+                delay = self._rng.uniform(0, self.commit_delay) if delayed else 0.0
+                stored.setdefault("visible_at", stored["timestamp"].timestamp() + delay)
                 self.records.append(stored)
                 bisect.insort(self._sorted, (stored["timestamp"], stored["seq"], stored))
 
@@ -258,8 +277,14 @@ class FakeLivePerson:
             return self.graphql_error_status, {"errors": [{"message": error.message} for error in result.errors]}, {}
         return 200, {"data": result.data}, {"X-Total-Count": str(total["count"])}
 
+    def late_beyond(self, seconds: float) -> int:
+        """How many records become visible more than `seconds` after their changeDate."""
+        with self._lock:
+            return sum(1 for row in self.records if row["visible_at"] - row["timestamp"].timestamp() > seconds)
+
     def _select(self, arguments: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
-        tz = pytz.timezone(arguments.get("timezone") or "US/Eastern")
+        requested = arguments.get("timezone") or "US/Eastern"
+        tz = pytz.timezone(requested if self.from_date_zone == "requested" else self.from_date_zone)
         with self._lock:
             rows = self._sorted
             if arguments.get("fromDate"):
@@ -270,7 +295,8 @@ class FakeLivePerson:
                     datetime.combine(date.fromisoformat(arguments["toDate"]) + timedelta(days=1), datetime.min.time())
                 )
                 rows = rows[: bisect.bisect_left(rows, (end.astimezone(UTC), -1))]
-            selected = [row for _, _, row in rows]
+            now = self.clock()
+            selected = [row for _, _, row in rows if row["visible_at"] <= now]
         selected = self._filtered(
             selected,
             bool(arguments.get("lpa", False)),
@@ -287,12 +313,14 @@ class FakeLivePerson:
                 raise graphql.GraphQLError(f"first must be at most {self.max_first}")
             first = self.max_first
         offset = int(arguments.get("offset") or 0)
-        return selected[offset : offset + first], len(selected)
+        page = selected[offset : offset + first]
+        return page, len(selected) if self.total_count == "match" else len(page)
 
     def _ordered(self, rows: list[dict[str, Any]], order_by: list[str], directions: list[str]) -> list[dict[str, Any]]:
         if self.tie_order == "shuffled":
             rows = rows[:]
-            self._rng.shuffle(rows)  # the sorts below are stable: records of one second keep this random order
+            with self._lock:  # handler threads share the generator
+                self._rng.shuffle(rows)  # the sorts below are stable: records of one second keep this random order
         else:
             rows = sorted(rows, key=lambda row: row["seq"])
         for name, direction in reversed(list(zip(order_by, directions + ["DESC"] * len(order_by), strict=False))):
@@ -315,7 +343,9 @@ class FakeLivePerson:
     @staticmethod
     def _render(row: dict[str, Any], fields: Iterable[str], tz: Any) -> dict[str, Any]:
         rendered = {name: row.get(name) for name in fields if name != "changeDate"}
-        rendered["changeDate"] = row["timestamp"].astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") + ".0"
+        moment = row["timestamp"].astimezone(tz)
+        fraction = f"{moment.microsecond // 1000:03d}" if moment.microsecond else "0"
+        rendered["changeDate"] = moment.strftime("%Y-%m-%d %H:%M:%S") + "." + fraction
         return rendered
 
 

@@ -1,11 +1,19 @@
-"""The fault soak: many scheduled fetch-events runs, each in a fresh process, against the fake LivePerson.
+"""The soaks: many scheduled fetch-events runs against the fake LivePerson, on a simulated clock.
 
-Between and during runs records arrive (bursts larger than a page, quiet hours, midnights, the odd late record);
-before runs faults are scheduled at random (every kind the fake has, plus XSIAM refusing a send); with --kills a
-run may be SIGKILLed at a random moment. State crosses runs only through the last run and the integration
-context, as on the platform. At the end the soak drains without faults and compares with the ground truth.
+The fault soak runs each fetch in a fresh process. Between and during runs records arrive (bursts larger than a
+page, quiet hours, midnights, the odd late record); before runs faults are scheduled at random (every kind the fake
+has, plus XSIAM refusing a send); with --kills a run may be SIGKILLed at a random moment.
 
-    python3 -m Tests.soak --runs 2000 --kills      (inside .venv; `python3 -m Tests run` sets nothing up for it)
+The condition soak plays, one at a time, each behaviour the documentation leaves open (`CONDITIONS`: page caps,
+shuffled ties, commit delays, a US/Eastern fromDate, ...) and prints one line per condition: runs, records, lost,
+duplicated, audit calls per steady-state run, the largest last run.
+
+State crosses runs only through the last run and the integration context, as on the platform. The integration's
+clock is the simulated one (PLATFORM_CLOCK), so the settle delay passes as it would. At the end each soak drains
+without faults, a simulated hour later, and compares with the ground truth.
+
+    python3 -m Tests.soak --runs 2000 --kills              (inside .venv)
+    python3 -m Tests.soak --conditions --condition-runs 300
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from Tests import runner
+from Tests import platform_run, runner
 from Tests.fake_liveperson import FakeLivePerson, data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,10 +86,20 @@ class SoakReport:
 
 
 class Traffic:
-    """The account's changes on a simulated clock that runs ahead of the collector."""
+    """The account's changes on a simulated clock; `run_at` is when the platform runs the next fetch."""
 
     def __init__(self, rng: random.Random, start: datetime):
         self.rng, self.now = rng, start
+        self.run_at = start.timestamp()
+
+    def clock(self) -> float:
+        """The fake's clock: the simulated time of the run under way."""
+        return self.run_at
+
+    def schedule_run(self, lateness: float | None = None) -> float:
+        """The next run starts a little after the newest changes (a scheduled run, every minute or after a pause)."""
+        self.run_at = max(self.run_at, self.now.timestamp() + (self.rng.uniform(0, 90) if lateness is None else lateness))
+        return self.run_at
 
     def next_batch(self) -> list[dict[str, Any]]:
         rng = self.rng
@@ -124,14 +142,18 @@ def soak(runs: int, kills: bool, seed: int, state: Path, fault_rate: float = 0.3
     started = time.monotonic()
     runner.fresh_state(state)
     report.transcript = state / "transcript.txt"
-    with FakeLivePerson(seed=seed, client_secret=SOAK_SECRET) as fake, report.transcript.open("w") as transcript:
-        runner.configure_for_fake(state, fake, first_fetch="7 days", page_size="100", max_fetch="400")
+    traffic = Traffic(rng, datetime.now(UTC).replace(microsecond=0) - timedelta(days=4))
+    with (
+        FakeLivePerson(seed=seed, client_secret=SOAK_SECRET, clock=traffic.clock) as fake,
+        report.transcript.open("w") as transcript,
+    ):
+        since = traffic.now - timedelta(days=1)
+        runner.configure_for_fake(state, fake, first_fetch=format_time(since), page_size="100", max_fetch="400")
         base_env = {**os.environ, "REQUESTS_CA_BUNDLE": fake.ca_bundle, "PLATFORM_VIRTUAL_TIME": "1"}
         base_env.pop("XSIAM_REFUSE_CHUNKS", None)
-        traffic = Traffic(rng, datetime.now(UTC) - timedelta(days=4))
         for _ in range(runs):
             fake.add_records(traffic.next_batch())
-            env = dict(base_env)
+            env = {**base_env, "PLATFORM_CLOCK": str(traffic.schedule_run())}
             if rng.random() < fault_rate:
                 endpoint, kind, options = rng.choice(FAULT_KINDS)
                 report.faults[f"{endpoint}:{kind}:{options.get('code', '')}".rstrip(":")] += 1
@@ -154,12 +176,13 @@ def soak(runs: int, kills: bool, seed: int, state: Path, fault_rate: float = 0.3
                 report.longest_virtual = max(report.longest_virtual, summary["virtual_seconds"])
                 if summary["seconds"] + summary["virtual_seconds"] > RUN_BUDGET_SECONDS:
                     raise AssertionError(f"a run took {summary['seconds']} s + {summary['virtual_seconds']} s virtual")
-        for _ in range(200):  # drain, no faults
-            summary, _ = run_once(state, base_env, None, transcript)
+        traffic.schedule_run(lateness=3600)  # drain an hour later, no faults: everything has settled
+        for _ in range(200):
+            summary, _ = run_once(state, {**base_env, "PLATFORM_CLOCK": str(traffic.run_at)}, None, transcript)
             assert summary is not None
             if summary["ok"] and summary["sent"] == 0:
                 break
-        expected = fake.expected()
+        expected = fake.expected(since=since)
         delivered = runner.delivered_events(state)
         report.records, report.delivered = len(expected), len(delivered)
         report.lost, report.duplicated = runner.compare(expected, delivered)
@@ -168,13 +191,151 @@ def soak(runs: int, kills: bool, seed: int, state: Path, fault_rate: float = 0.3
     return report
 
 
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ------------------------------------------------------------------ the condition soak
+
+SETTLE_SECONDS = 120  # the manifest's default settle delay, which the condition soak keeps
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One behaviour the documentation leaves open, as constructor settings of the fake."""
+
+    name: str
+    fake: dict[str, Any]
+
+
+CONDITIONS = [
+    Condition("documented behaviour only", {}),
+    Condition("silent cap: 100 a page", {"max_first": 100}),
+    Condition("error above first=200", {"max_first": 200, "over_max_first": "error"}),
+    Condition("ties shuffled on every query", {"tie_order": "shuffled"}),
+    Condition("commit delay up to 5 s", {"commit_delay": 5}),
+    Condition("commit delay up to 60 s", {"commit_delay": 60}),
+    Condition("commit delay up to 10 min (5%)", {"commit_delay": 600, "commit_delay_share": 0.05}),
+    Condition("fromDate read as US/Eastern", {"from_date_zone": "US/Eastern"}),
+    Condition("X-Total-Count of the page", {"total_count": "page"}),
+    Condition("changeDate in milliseconds", {"precision": "millisecond"}),
+    Condition(
+        "all of these at once",
+        {
+            "max_first": 100,
+            "tie_order": "shuffled",
+            "commit_delay": 60,
+            "from_date_zone": "US/Eastern",
+            "total_count": "page",
+            "precision": "millisecond",
+        },
+    ),
+]
+
+
+@dataclass
+class ConditionReport:
+    name: str
+    runs: int = 0
+    failed_runs: int = 0
+    records: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    late_beyond_settle: int = 0
+    steady_calls: list[int] = field(default_factory=list)
+    largest_last_run: int = 0
+
+    @property
+    def calls_per_steady_run(self) -> float:
+        return sum(self.steady_calls) / len(self.steady_calls) if self.steady_calls else 0.0
+
+    @property
+    def exact(self) -> bool:
+        """Nothing lost; duplicates only of records that became visible later than the settle delay."""
+        return self.lost == 0 and self.duplicated <= self.late_beyond_settle
+
+    def line(self) -> str:
+        return (
+            f"{self.name:34s} runs {self.runs:4d} (failed {self.failed_runs}), records {self.records:6d}, lost {self.lost}, "
+            f"duplicated {self.duplicated} (late beyond settle {self.late_beyond_settle}), "
+            f"audit calls per steady run {self.calls_per_steady_run:.2f}, last run {self.largest_last_run} B"
+        )
+
+
+def soak_condition(condition: Condition, runs: int, seed: int, state: Path, steady_runs: int = 20) -> ConditionReport:
+    """`runs` scheduled runs (in this process) with traffic between them, a drain, then a steady minute-by-minute
+    stretch whose audit calls are counted."""
+    rng = random.Random(seed)
+    report = ConditionReport(condition.name)
+    runner.fresh_state(state)
+    traffic = Traffic(rng, datetime.now(UTC).replace(microsecond=0) - timedelta(days=3))
+    since = traffic.now - timedelta(hours=6)
+    with FakeLivePerson(seed=seed, clock=traffic.clock, **condition.fake) as fake:
+        runner.configure_for_fake(state, fake, first_fetch=format_time(since), max_fetch="2000")
+        previous_bundle = os.environ.get("REQUESTS_CA_BUNDLE")
+        os.environ["REQUESTS_CA_BUNDLE"] = fake.ca_bundle
+        try:
+
+            def run() -> platform_run.Outcome:
+                outcome = platform_run.run_command(state, "fetch-events", clock_at=traffic.run_at)
+                report.runs += 1
+                report.failed_runs += not outcome.ok
+                last_run = state / "last_run.json"
+                if last_run.exists():
+                    size = len(json.dumps(json.loads(last_run.read_text()), separators=(",", ":")))
+                    report.largest_last_run = max(report.largest_last_run, size)
+                return outcome
+
+            for _ in range(runs):
+                fake.add_records(traffic.next_batch())
+                traffic.schedule_run()
+                run()
+            traffic.schedule_run(lateness=3600)
+            for _ in range(50):
+                if run().events_sent == 0:
+                    break
+            traffic.now = datetime.fromtimestamp(traffic.run_at, UTC)
+            for _ in range(steady_runs):  # a quiet account, one run a minute
+                traffic.now += timedelta(seconds=60)
+                fake.add_records([data.make_record(traffic.now - timedelta(seconds=rng.uniform(0, 50)), rng)])
+                traffic.run_at = traffic.now.timestamp()
+                mark = fake.count("audit")
+                run()
+                report.steady_calls.append(fake.count("audit") - mark)
+            traffic.schedule_run(lateness=3600)
+            for _ in range(5):
+                if run().events_sent == 0:
+                    break
+        finally:
+            if previous_bundle is None:
+                os.environ.pop("REQUESTS_CA_BUNDLE", None)
+            else:
+                os.environ["REQUESTS_CA_BUNDLE"] = previous_bundle
+        expected = fake.expected(since=since)
+        report.records = len(expected)
+        report.lost, report.duplicated = runner.compare(expected, runner.delivered_events(state))
+        report.late_beyond_settle = fake.late_beyond(SETTLE_SECONDS)
+    return report
+
+
+def soak_conditions(runs: int, seed: int, state: Path, names: list[str] | None = None) -> list[ConditionReport]:
+    chosen = [condition for condition in CONDITIONS if not names or condition.name in names]
+    return [soak_condition(condition, runs, seed + index, state / f"condition-{index}") for index, condition in enumerate(chosen)]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m Tests.soak", description=__doc__)
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--kills", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--state", default=str(ROOT / ".state" / "soak"))
+    parser.add_argument("--conditions", action="store_true", help="the condition soak instead of the fault soak")
+    parser.add_argument("--condition-runs", type=int, default=120)
     arguments = parser.parse_args(argv)
+    if arguments.conditions:
+        reports = soak_conditions(arguments.condition_runs, arguments.seed, Path(arguments.state))
+        print("\n".join(report.line() for report in reports))
+        return 0 if all(report.exact for report in reports) else 1
     report = soak(arguments.runs, arguments.kills, arguments.seed, Path(arguments.state))
     print("\n".join(report.lines()))
     return 0 if report.lost == 0 and (arguments.kills or report.duplicated == 0) else 1

@@ -165,7 +165,7 @@ class Settings:
     domain_api_url: str = DEFAULT_DOMAIN_API_URL
     verify: bool = True
     proxy: bool = False
-    first_fetch: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(minutes=1))
+    first_fetch: datetime = field(default_factory=lambda: utc_now() - timedelta(minutes=1))
     max_fetch: int = DEFAULT_MAX_FETCH
     page_size: int = DEFAULT_PAGE_SIZE
     settle_seconds: int = DEFAULT_SETTLE_SECONDS
@@ -173,7 +173,7 @@ class Settings:
 
     @classmethod
     def from_params(cls, params: dict[str, Any], now: datetime | None = None) -> "Settings":
-        now = now or datetime.now(UTC)
+        now = now or utc_now()
         credentials = credentials_param(params)
         return cls(
             sentinel_host=parse_host(params.get("auth_server_url"), "Authorization server (Sentinel) host"),
@@ -316,6 +316,11 @@ def parse_first_fetch(value: Any, now: datetime) -> datetime:
         demisto.info(f"First fetch time {format_time(since)} is older than LivePerson keeps; starting at {format_time(oldest)}.")
         return oldest
     return since
+
+
+def utc_now() -> datetime:
+    """Now, from `time.time()`: the one clock the module reads (the platform's tests move it)."""
+    return datetime.fromtimestamp(time.time(), UTC)
 
 
 def format_time(moment: datetime) -> str:
@@ -1315,6 +1320,8 @@ def read_seconds(
         if carried is not None:
             if seconds and seconds[0].start == carried.start:
                 more = seconds.pop(0).entries
+                if not seconds and not end:
+                    more = held_back_tail(more)  # the page ends inside the large second
                 carried.entries.extend(more)
                 position += len(more)
             if seconds or end:
@@ -1338,11 +1345,24 @@ def read_seconds(
         elif asked < client.pages.ask(LARGEST_PAGE):
             wanted = LARGEST_PAGE  # the second fills the page: ask again for as much as the server gives
         else:
-            last.by_position = True
-            carried = last
-            position += len(last.entries)
+            carried = Second(last.start, held_back_tail(last.entries), by_position=True)
+            position += len(carried.entries)
             warn_once_by_position(last, asked)
     raise OutOfTimeError(f"The run read {MAX_PAGES_PER_RUN} pages, its limit; the next run goes on.")
+
+
+def held_back_tail(entries: list[Entry]) -> list[Entry]:
+    """The records of a page that ends inside a large second, less its trailing records of one exact changeDate.
+
+    Where changeDate is finer than a second, the next page then starts where that exact time starts, so a page
+    boundary never falls inside records that share a time (whose order is not promised). With whole-second times
+    every record shares it, and all are kept: reading by position is then the only way.
+    """
+    exact = entries[-1].record.get("changeDate")
+    cut = len(entries)
+    while cut > 0 and entries[cut - 1].record.get("changeDate") == exact:
+        cut -= 1
+    return entries[:cut] if cut else entries
 
 
 def check_seam(entries: list[Entry], after: datetime, overlap: bool) -> list[Entry]:
@@ -1636,11 +1656,6 @@ def load_cursor(last_run: dict[str, Any] | None, settings: Settings) -> Cursor:
     return Cursor.from_json(last_run)
 
 
-def utc_now() -> datetime:
-    """Now, from `time.time()`: the one clock the module reads for the settle delay."""
-    return datetime.fromtimestamp(time.time(), UTC)
-
-
 def fetch_events_command(client: AuditTrailClient, settings: Settings) -> int:
     """One scheduled run: read, send batch by batch, save the cursor after each accepted send."""
     cursor = load_cursor(demisto.getLastRun(), settings)
@@ -1693,7 +1708,7 @@ def get_events(client: AuditTrailClient, settings: Settings, start: datetime, en
 
 
 def get_events_command(client: AuditTrailClient, settings: Settings, args: dict[str, Any]) -> CommandResults:
-    now = datetime.now(UTC)
+    now = utc_now()
     limit = parse_int(args.get("limit"), "limit", DEFAULT_GET_EVENTS_LIMIT, 1, MAX_GET_EVENTS_LIMIT)
     start = parse_time(args.get("start_time") or DEFAULT_GET_EVENTS_START, "start_time", now)
     end = parse_time(args.get("end_time"), "end_time", now) if not _is_blank(args.get("end_time")) else now

@@ -15,7 +15,7 @@ import re
 import struct
 import time
 import urllib.parse
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from json.encoder import encode_basestring_ascii as _json_string
@@ -517,8 +517,9 @@ class PageSizeLearner:
     silent cap), or refuse a larger `first`. `proven` is the longest page the server has returned, so a shorter page
     is the end of the result. A short page not proven to be the end is followed by a probe (`read_page`): records
     there mean the server capped the page, and its length becomes `cap`. A refused `first` is asked once more as it
-    was (the error may have been passing), then smaller (`AuditTrailClient.query_page`): the first accepted becomes
-    `cap`. What is learned is said once in the log and kept for a week, then learned again.
+    was (the error may have been passing), then smaller (`AuditTrailClient.query_page`): the first size accepted
+    becomes `cap` if the original is refused once again. What is learned is said once in the log and kept for a
+    week, then learned again.
     """
 
     CACHE_KEY = "page_limits"
@@ -729,7 +730,8 @@ class AuditTrailClient(BaseClient):
 
     def query_page(self, query: AuditQuery) -> tuple[list[dict[str, Any]], int]:
         """One page of audit records and the `first` it was read with. A refused `first` is asked once more as it
-        was, then smaller; the first size accepted is learned as the server's cap."""
+        was, then smaller; when a smaller size is accepted and the first one is refused once again, that smaller
+        size is learned as the server's cap."""
         asked = query.first if query.first is not None else DEFAULT_API_FIRST
         try:
             return self.query_audit(query), asked
@@ -740,9 +742,13 @@ class AuditTrailClient(BaseClient):
                 records = self.query_audit(replace(query, first=size))
             except (ApiError, ResponseFormatError):
                 continue
-            if size < asked:
+            if size == asked:
+                return records, size
+            try:  # a smaller size worked: was it the size, or a passing failure? Asking as before once more tells.
+                return self.query_audit(query), asked
+            except (ApiError, ResponseFormatError):
                 self.pages.learn_cap(size, f"refused first={asked} ({short_reason(refused)})")
-            return records, size
+                return records, size
         raise refused
 
     def _supported_fields(self, fields: tuple[str, ...]) -> tuple[str, ...]:
@@ -1301,54 +1307,75 @@ def read_seconds(
     than `after`, and no later record may be. Each later page must start with the second it was asked for.
     Anything else means records appeared or went missing before `position`: AuditTrailShiftedError.
     """
-    seam = after is not None
-    expected: datetime | None = None  # the second the next page must begin with
-    carried: Second | None = None  # a second larger than a page, read by position so far
-    wanted = plan.page_size
+    pager = SecondPager(client, plan, from_day, position, after)
     for _ in range(MAX_PAGES_PER_RUN):
         if client.out_of_time():
             raise OutOfTimeError("The run's time budget is spent; the next run goes on.")
-        asked = client.pages.ask(wanted)
-        overlap = seam and position > 0
-        records, end = read_page(client, plan.query(from_day, asked, position - 1 if overlap else position))
-        entries = [make_entry(record) for record in records]
-        if seam:
-            entries, seam = check_seam(entries, after, overlap), False  # type: ignore[arg-type]
-        elif expected is not None:
-            check_page_start(entries, expected, carried is not None)
-        seconds = whole_seconds(entries)
-        if carried is not None:
-            if seconds and seconds[0].start == carried.start:
-                more = seconds.pop(0).entries
-                if not seconds and not end:
-                    more = held_back_tail(more)  # the page ends inside the large second
-                carried.entries.extend(more)
-                position += len(more)
-            if seconds or end:
-                yield carried
-                carried = None
-            else:
-                continue
-        complete = seconds if end else seconds[:-1]
-        for second in complete:
-            position += len(second.entries)
-            yield second
+        seconds, end = pager.next_page()
+        yield from seconds
         if end:
             return
-        if not seconds:  # a full page that only finished the large second
-            expected = None
-            continue
-        last = seconds[-1]
-        expected = last.start
-        if len(seconds) > 1 or entries[0].when.replace(microsecond=0) != last.start:
-            wanted = plan.page_size
-        elif asked < client.pages.ask(LARGEST_PAGE):
-            wanted = LARGEST_PAGE  # the second fills the page: ask again for as much as the server gives
-        else:
-            carried = Second(last.start, held_back_tail(last.entries), by_position=True)
-            position += len(carried.entries)
-            warn_once_by_position(last, asked)
     raise OutOfTimeError(f"The run read {MAX_PAGES_PER_RUN} pages, its limit; the next run goes on.")
+
+
+class SecondPager:
+    """The page-by-page state of `read_seconds`: where the next page starts and what it must start with."""
+
+    def __init__(self, client: AuditTrailClient, plan: FetchPlan, from_day: date, position: int, after: datetime | None):
+        self.client, self.plan, self.from_day = client, plan, from_day
+        self.position = position  # the offset of the first record not yet yielded (or held back)
+        self.after = after  # the seam to check on the first page
+        self.expected: datetime | None = None  # the second the next page must begin with
+        self.carried: Second | None = None  # a second larger than a page, read by position so far
+        self.wanted = plan.page_size
+
+    def next_page(self) -> tuple[list[Second], bool]:
+        """Reads one page: the seconds it completes, and whether the result ended."""
+        asked = self.client.pages.ask(self.wanted)
+        overlap = self.after is not None and self.position > 0
+        offset = self.position - 1 if overlap else self.position
+        records, end = read_page(self.client, self.plan.query(self.from_day, asked, offset))
+        entries = [make_entry(record) for record in records]
+        if self.after is not None:
+            entries, self.after = check_seam(entries, self.after, overlap), None
+        elif self.expected is not None:
+            check_page_start(entries, self.expected, self.carried is not None)
+        seconds = whole_seconds(entries)
+        done = self.continue_carried(seconds, end)
+        if self.carried is not None:
+            return done, False
+        done += seconds if end else seconds[:-1]
+        self.position += sum(len(second.entries) for second in (seconds if end else seconds[:-1]))
+        if not end and seconds:
+            self.hold(seconds[-1], alone=len(seconds) == 1 and not done, asked=asked)
+        return done, end
+
+    def continue_carried(self, seconds: list[Second], end: bool) -> list[Second]:
+        """Adds the page's part of the large second being read by position; returns it once it is whole."""
+        if self.carried is None:
+            return []
+        if seconds and seconds[0].start == self.carried.start:
+            more = seconds.pop(0).entries
+            if not seconds and not end:
+                more = held_back_tail(more)  # the page ends inside the large second
+            self.carried.entries.extend(more)
+            self.position += len(more)
+        if not seconds and not end:
+            return []
+        whole, self.carried = self.carried, None
+        return [whole]
+
+    def hold(self, last: Second, alone: bool, asked: int) -> None:
+        """The page's last second may go on: the next page starts with it (re-read whole, or by position)."""
+        self.expected = last.start
+        if not alone:
+            self.wanted = self.plan.page_size
+        elif asked < self.client.pages.ask(LARGEST_PAGE):
+            self.wanted = LARGEST_PAGE  # the second fills the page: ask again for as much as the server gives
+        else:
+            self.carried = Second(last.start, held_back_tail(last.entries), by_position=True)
+            self.position += len(self.carried.entries)
+            warn_once_by_position(last, asked)
 
 
 def held_back_tail(entries: list[Entry]) -> list[Entry]:
@@ -1546,6 +1573,90 @@ class Sender:
             self.batch.add(event, size)
 
 
+class Run:
+    """One fetch-events run: the cursor as it moves, the events waiting to be sent, and what happened."""
+
+    def __init__(self, client: AuditTrailClient, plan: FetchPlan, saved: Cursor, now: datetime, report: RunReport):
+        self.client, self.plan, self.saved, self.report = client, plan, saved, report
+        self.horizon = (now - timedelta(seconds=plan.settle_seconds)).replace(microsecond=0)
+        self.working = saved.copy()
+        self.sender = Sender(plan.page_size)
+
+    def batches(self) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
+        """Consume from the cursor on; on a shift, reconcile once and go on; stop at the settle delay, the limit,
+        the end or the time budget."""
+        try:
+            reader = open_reader(self.client, self.plan, self.working)
+            while True:
+                if reader is None:
+                    if self.report.reconciled:
+                        yield from self.flush()
+                        self.stop_if_stalled("the Audit Trail kept changing before the cursor while it was re-read")
+                        demisto.info("The Audit Trail kept changing before the cursor; the next run goes on from here.")
+                        return
+                    yield from self.reconcile()
+                    reader = open_reader(self.client, self.plan, self.working)
+                    continue
+                try:
+                    yield from self.consume(reader)
+                    break
+                except AuditTrailShiftedError as shift:
+                    demisto.info(f"The Audit Trail moved during the run: {shift}.")
+                    yield from self.flush()
+                    reader = None
+        except OutOfTimeError as error:
+            self.report.stopped = "time"
+            demisto.info(str(error))
+            yield from self.flush()
+            self.stop_if_stalled(f"the run's time budget was spent before a whole second could be read ({error})")
+            return
+        except TransientError:
+            yield from self.flush()
+            raise
+        yield from self.flush()
+
+    def consume(self, reader: Iterator[Second]) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
+        report, since = self.report, self.saved.since_time
+        for second in reader:
+            if second.start > self.horizon:
+                report.stopped, report.waiting = "settle", second.start
+                return
+            new = deliverable(second, self.working, since)
+            if report.seconds and report.delivered + len(new) > self.plan.max_events:
+                report.stopped = "limit"
+                return
+            yield from self.sender.add(new, self.working)
+            self.working.consume(second, second.keys())
+            report.delivered += len(new)
+            report.seconds += 1
+
+    def reconcile(self) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
+        """Reconciles once per run: the late records go out, and the cursor is rebuilt from what was read."""
+        demisto.info(
+            f"Records appeared or went missing before the cursor ({self.working.last}); reconciling from {self.working.base}."
+        )
+        self.report.reconciled = True
+        try:
+            late, rebuilt = reconcile(self.client, self.plan, self.working)
+        except AuditTrailShiftedError as error:
+            raise OutOfTimeError(f"the Audit Trail changed while it was re-read from {self.working.base}: {error}") from error
+        new = [entry for entry in late if entry.when >= self.saved.since_time]
+        yield from self.sender.add(new, self.working)
+        self.report.delivered += len(new)
+        self.working = rebuilt
+
+    def flush(self) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
+        """The events still waiting, with the cursor that holds once they are sent; the cursor alone if it moved."""
+        if self.sender.batch.events or self.working.to_json() != self.saved.to_json():
+            yield self.sender.batch.take(), self.working.copy()
+
+    def stop_if_stalled(self, cause: str) -> None:
+        """A run that delivered nothing and could not move the cursor says so: the platform shows the error in the
+        instance's health, instead of a run that looks fine while the collector stands still."""
+        if self.report.delivered == 0 and self.working.last == self.saved.last:
+            raise StalledError(f"The collector cannot make progress past {self.saved.last or self.saved.since}: {cause}.")
+
+
 def fetch_batches(
     client: AuditTrailClient, plan: FetchPlan, saved: Cursor, now: datetime, report: RunReport | None = None
 ) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
@@ -1556,77 +1667,7 @@ def fetch_batches(
     delivered. When records moved before the cursor, the run reconciles once; a run that cannot move the cursor
     although records are waiting ends with an error that says why.
     """
-    report = report if report is not None else RunReport()
-    horizon = (now - timedelta(seconds=plan.settle_seconds)).replace(microsecond=0)
-    since = saved.since_time
-    working = saved.copy()
-    sender = Sender(plan.page_size)
-    reader = open_reader(client, plan, working)
-    while True:
-        if reader is None:
-            if report.reconciled:
-                yield from flush(sender, working, saved)
-                stop_if_stalled(report, saved, working, "the Audit Trail kept changing before the cursor while it was re-read")
-                demisto.info("The Audit Trail kept changing before the cursor; the next run goes on from here.")
-                return
-            rebuilt = yield from reconcile_and_send(client, plan, working, saved, sender, report)
-            if rebuilt is None:
-                return
-            working = rebuilt
-            reader = open_reader(client, plan, working)
-            continue
-        try:
-            for second in reader:
-                if second.start > horizon:
-                    report.stopped, report.waiting = "settle", second.start
-                    break
-                new = deliverable(second, working, since)
-                if report.seconds and report.delivered + len(new) > plan.max_events:
-                    report.stopped = "limit"
-                    break
-                yield from sender.add(new, working)
-                working.consume(second, second.keys())
-                report.delivered += len(new)
-                report.seconds += 1
-            break
-        except AuditTrailShiftedError as shift:
-            demisto.info(f"The Audit Trail moved during the run: {shift}.")
-            yield from flush(sender, working, saved)
-            reader = None
-        except OutOfTimeError as error:
-            report.stopped = "time"
-            demisto.info(str(error))
-            yield from flush(sender, working, saved)
-            stop_if_stalled(report, saved, working, "the run's time budget was spent before a whole second could be read")
-            return
-        except TransientError:
-            yield from flush(sender, working, saved)
-            raise
-    yield from flush(sender, working, saved)
-
-
-def reconcile_and_send(
-    client: AuditTrailClient, plan: FetchPlan, working: Cursor, saved: Cursor, sender: Sender, report: RunReport
-) -> Generator[tuple[list[dict[str, Any]], Cursor], None, Cursor | None]:
-    """Reconciles once per run: adds the late records to the sender, and returns the rebuilt cursor (None: stop)."""
-    demisto.info(f"Records appeared or went missing before the cursor ({working.last}); reconciling from {working.base}.")
-    report.reconciled = True
-    try:
-        late, rebuilt = reconcile(client, plan, working)
-    except (OutOfTimeError, AuditTrailShiftedError) as error:
-        yield from flush(sender, working, saved)
-        stop_if_stalled(report, saved, working, f"re-reading from {working.base} to find late records failed ({error})")
-        return None
-    new = [entry for entry in late if entry.when >= saved.since_time]
-    yield from sender.add(new, working)
-    report.delivered += len(new)
-    return rebuilt
-
-
-def flush(sender: Sender, working: Cursor, saved: Cursor) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
-    """The events still waiting, with the cursor that holds once they are sent; the cursor alone if it moved."""
-    if sender.batch.events or working.to_json() != saved.to_json():
-        yield sender.batch.take(), working.copy()
+    return Run(client, plan, saved, now, report if report is not None else RunReport()).batches()
 
 
 def deliverable(second: Second, cursor: Cursor, since: datetime) -> list[Entry]:
@@ -1637,13 +1678,6 @@ def deliverable(second: Second, cursor: Cursor, since: datetime) -> list[Entry]:
         new = unaccounted(entries, cursor.skip[1], cursor.skip[2])
         entries = entries if new is None else new
     return [entry for entry in entries if entry.when >= since]
-
-
-def stop_if_stalled(report: RunReport, saved: Cursor, working: Cursor, cause: str) -> None:
-    """A run that delivered nothing and could not move the cursor says so: the platform shows the error in the
-    instance's health, instead of a run that looks fine while the collector stands still."""
-    if report.delivered == 0 and working.last == saved.last:
-        raise StalledError(f"The collector cannot make progress past {saved.last or saved.since}: {cause}.")
 
 
 """ COMMANDS """

@@ -3,6 +3,7 @@
 import json
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -1269,3 +1270,179 @@ def test_unresolvable_host_is_not_retried(platform: Platform, requests_mock: Any
     with pytest.raises(lp.ConnectionFailedError, match=re.escape("api.liveperson.net")):
         client.resolver.refresh()
     assert client._clock.pauses == []  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- what the documentation leaves open
+
+
+def scheduled_history(rng: random.Random, start: datetime, minutes: int) -> list[tuple[datetime, dict[str, Any]]]:
+    """(when it becomes visible, record) for a busy account: bursts of identical and different records, some
+    visible late (by up to 100 s, within the settle delay), a few very late (5 to 20 minutes)."""
+    events = []
+    for minute in range(minutes):
+        now = start + timedelta(minutes=minute)
+        for _ in range(rng.choice([0, 1, 3, 8])):
+            moment = now + timedelta(seconds=rng.randint(0, 59))
+            name = "twin" if rng.random() < 0.3 else f"m{minute}-{len(events)}"
+            delay = rng.choice([0, 0, 0, 5, 40, 100]) if rng.random() > 0.02 else rng.randint(300, 1200)
+            for _ in range(rng.choice([1, 1, 1, 4, 30])):
+                events.append((moment + timedelta(seconds=delay), record(moment.strftime("%Y-%m-%d %H:%M:%S"), name=name)))
+    return events
+
+
+CONDITIONS = {
+    "documented": {},
+    "silent cap": {"cap": 7},
+    "cap error": {"cap": 12, "cap_error": True},
+    "shuffled ties": {"shuffle_ties": True},
+    "US/Eastern fromDate": {"zone": "US/Eastern"},
+}
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("condition", list(CONDITIONS))
+def test_exactly_once_whatever_the_server_does(
+    platform: Platform, api: AuditBackend, requests_mock: Any, condition: str, seed: int
+) -> None:
+    """
+    Given a busy account over a day boundary, one run a minute, with records that become visible late (within the
+    settle delay, and a few far beyond it), and a server that caps pages, refuses large pages, shuffles ties or
+    reads fromDate as a US/Eastern day
+    When fetch-events runs every minute and then drains
+    Then no record is lost; only the records visible later than the settle delay may come twice; a steady run is
+    one audit call; the last run stays under 4 KB
+    """
+    rng = random.Random(seed)
+    for name, value in CONDITIONS[condition].items():
+        setattr(api, name, random.Random(seed) if name == "shuffle_ties" else value)
+    start = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)
+    pending = sorted(scheduled_history(rng, start, 60), key=lambda item: item[0])
+    very_late = sum(1 for visible, rec in pending if (visible - lp.record_time(rec)).total_seconds() > 120)
+    with freeze_time(start) as clock:
+        for minute in range(1, 75):
+            now = start + timedelta(minutes=minute)
+            clock.move_to(now)
+            api.records += [rec for visible, rec in pending if visible <= now]
+            pending = [(visible, rec) for visible, rec in pending if visible > now]
+            run_fetch(platform, first_fetch="2026-11-20T23:00:00Z", page_size="20", max_fetch="500")
+            assert len(json.dumps(platform.last_run)) <= 4096
+        before = len(requests_mock.request_history)
+        clock.move_to(start + timedelta(minutes=76))
+        run_fetch(platform, first_fetch="2026-11-20T23:00:00Z", page_size="20", max_fetch="500")
+        assert [r.url for r in requests_mock.request_history[before:]] == [AUDIT_URL]
+    delivered = [(e["changeDate"], e["objectName"]) for e in platform.events]
+    expected = [(r["changeDate"], r["objectName"]) for r in api.records]
+    lost = Counter(expected) - Counter(delivered)
+    doubled = Counter(delivered) - Counter(expected)
+    assert not lost
+    assert sum(doubled.values()) <= very_late
+
+
+@freeze_time(NOW)
+def test_silent_page_cap_is_learned_once_and_said(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given a server that returns at most 30 records a page, whatever is asked, and a burst larger than that
+    When fetch-events asks for 500 and drains
+    Then the cap is learned from a probe (said once in the log), later pages ask for 30, and all records arrive once
+    """
+    api.cap = 30
+    api.records = [record(f"2026-11-20 05:{minute:02d}:00", name=f"m{minute}") for minute in range(50)]
+    api.records += [record("2026-11-20 06:00:00", name=f"burst{index}") for index in range(45)]
+    run_fetch(platform)
+    assert sorted(e["objectName"] for e in platform.events) == sorted(r["objectName"] for r in api.records)
+    assert sum("asking for at most 30 records a page" in line for line in platform.logs) == 1
+    assert "first: 30," in api.queries[-1]
+    assert platform.context["page_limits"]["value"]["cap"] == 30
+
+
+@freeze_time(NOW)
+def test_refused_page_size_is_learned_and_test_module_asks_with_it(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given a server that answers a GraphQL error to any first above 200
+    When test-module runs, then fetch-events
+    Then test-module still answers ok, having learned 200 from the error, and fetch-events asks for 200
+    """
+    api.cap, api.cap_error = 200, True
+    api.records = [record(f"2026-11-23 05:{minute:02d}:00", name=f"m{minute}") for minute in range(50)]
+    assert lp.test_module(make_client(), 500) == "ok"
+    assert [re.search(r"first: (\d+)", q).group(1) for q in api.queries] == ["500", "500", "200", "500"]  # type: ignore[union-attr]
+    run_fetch(platform)
+    assert "first: 200," in api.queries[-1]
+    assert len(platform.events) == 50
+
+
+@freeze_time(NOW)
+def test_one_bad_answer_is_asked_again_without_learning_a_cap(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given one GraphQL error that has nothing to do with the page size
+    When fetch-events runs
+    Then the page is asked again as it was, and no cap is learned
+    """
+    api.records = [record("2026-11-23 05:00:00")]
+    requests_mock.post(AUDIT_URL, [{"json": {"errors": [{"message": "Internal error"}]}}, {"json": api}])
+    run_fetch(platform)
+    assert len(platform.events) == 1
+    assert "page_limits" not in platform.context or platform.context["page_limits"]["value"]["cap"] is None
+
+
+def test_records_younger_than_the_settle_delay_wait(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given records 10 s, 100 s and 200 s old, and the default settle delay of 120 s
+    When fetch-events runs now, and again two minutes later
+    Then the first run delivers the oldest only; the second the rest, once
+    """
+    with freeze_time(NOW) as clock:
+        api.records = [record("2026-11-24 11:56:40", name="old"), record("2026-11-24 11:58:20", name="mid")]
+        api.records.append(record("2026-11-24 11:59:50", name="new"))
+        run_fetch(platform, first_fetch="10 minutes")
+        assert [e["objectName"] for e in platform.events] == ["old"]
+        clock.tick(120)
+        run_fetch(platform, first_fetch="10 minutes")
+    assert [e["objectName"] for e in platform.events] == ["old", "mid", "new"]
+
+
+@freeze_time(NOW)
+def test_a_run_that_cannot_move_the_cursor_fails_loudly(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given records waiting, and a run whose time budget is spent before a whole second is read
+    When fetch-events runs
+    Then it ends with an error that says the collector cannot make progress, and the last run is unchanged
+    """
+    api.records = [record(f"2026-11-20 05:{minute:02d}:00", name=f"m{minute}") for minute in range(30)]
+    clock = FakeClock()
+    settings = lp.Settings.from_params(base_params(page_size="10"))
+    client = lp.AuditTrailClient(settings, clock=clock, sleep=clock.sleep, time_budget=0)
+    with pytest.raises(lp.StalledError, match="cannot make progress"):
+        lp.fetch_events_command(client, settings)
+    assert platform.last_run == {}
+    assert platform.events == []
+
+
+@freeze_time(NOW)
+def test_last_run_of_the_first_version_resumes_exactly(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given a last run saved by the first version inside a second (2 of its 3 records delivered), and a late record
+    earlier that hour
+    When this version runs
+    Then it delivers the third record of that second, the late one and the later records, each once
+    """
+    api.records = [record(f"2026-11-20 05:{minute:02d}:00", name=f"m{minute}") for minute in range(5)]
+    api.records += [record("2026-11-20 05:10:00", name=f"s{index}") for index in range(3)]
+    api.records.append(record("2026-11-20 06:00:00", name="after"))
+    delivered = api.ordered()[:7]
+    fps = [lp.fingerprint(r) for r in delivered]
+    platform.last_run = {
+        "version": 1,
+        "since": "2026-11-19T00:00:00Z",
+        "day": "2026-11-20",
+        "offset": 7,
+        "last_time": "2026-11-20T05:10:00Z",
+        "group_count": 2,
+        "group_hash": f"{sum(fps[5:]) % 2**64:016x}",
+        "anchor": f"{fps[4]:016x}",
+        "hours": {"05": [7, f"{sum(fps) % 2**64:016x}"]},
+    }
+    api.records.append(record("2026-11-20 05:02:30", name="late"))
+    run_fetch(platform)
+    assert sorted(e["objectName"] for e in platform.events) == ["after", "late", "s2"]
+    assert platform.last_run["version"] == 2

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from Tests import runner
-from Tests.soak.soak import SOAK_SECRET, SoakReport, soak
+from Tests.soak.soak import CONDITIONS, SETTLE_SECONDS, SOAK_SECRET, Condition, SoakReport, soak, soak_condition
 
 pytestmark = pytest.mark.soak
 CI_RUNS = 300
@@ -92,3 +92,27 @@ def test_secret_appears_nowhere_after_the_demo(tmp_path: Path, capsys: pytest.Ca
     assert secret not in printed
     for name, text in leftovers(state).items():
         assert secret not in text, name
+
+
+CONDITION_RUNS = 60
+
+
+@pytest.mark.parametrize("condition", CONDITIONS, ids=lambda condition: condition.name)
+def test_condition_soak_is_exact_whatever_the_server_does(tmp_path: Path, condition: Condition) -> None:
+    """
+    Given one behaviour the documentation leaves open (a page cap, shuffled ties, a commit delay, a US/Eastern
+    fromDate, X-Total-Count of the page, millisecond times, or all at once), and 60 scheduled runs with traffic
+    When the soak drains and then runs one quiet minute after another
+    Then nothing is lost, nothing is doubled but records visible later than the settle delay, a steady run is one
+    audit call, and the last run stays within 4 KB
+    """
+    report = soak_condition(condition, CONDITION_RUNS, seed=21, state=tmp_path / "condition")
+    print("\n" + report.line())
+    assert report.records > 300
+    assert report.failed_runs == 0
+    assert report.lost == 0
+    assert report.duplicated <= report.late_beyond_settle
+    if not condition.fake.get("commit_delay", 0) > SETTLE_SECONDS:
+        assert report.duplicated == 0
+        assert report.steady_calls == [1] * len(report.steady_calls)
+    assert report.largest_last_run <= 4096

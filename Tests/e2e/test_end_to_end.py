@@ -54,7 +54,9 @@ def settle_all() -> None:
     """The platform's later runs: the module's clock moves an hour on, so every record the settle delay held is due."""
     import LivePersonAuditTrail  # noqa: PLC0415 - the platform's import path is set by conftest
 
-    LivePersonAuditTrail.time.offset += 3600  # type: ignore[attr-defined] - the `clock` fixture's VirtualClock
+    clock = LivePersonAuditTrail.time
+    assert isinstance(clock, VirtualClock), "the `clock` fixture puts a VirtualClock in place of the module's time"
+    clock.offset += 3600
 
 
 def drain(state: Path, runs: int = 60) -> None:

@@ -492,3 +492,47 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise XQLError(f"not a window the evaluator knows: {text!r}")
     return timedelta(**{match.group(2): int(match.group(1))})
+
+
+def _names_read(stage: tuple[Any, ...]) -> list[str]:
+    kind = stage[0]
+    if kind == "filter":
+        return sorted(referenced_fields(stage[1]))
+    if kind == "comp":
+        return [argument for _, argument, _ in stage[1] if argument] + list(stage[2])
+    if kind == "fields":
+        return list(stage[1])
+    if kind == "sort":
+        return [name for name, _ in stage[1]]
+    if kind == "bin":
+        return [stage[1]]
+    if kind == "view":
+        return [value for option, value in stage[1].items() if option in ("xaxis", "yaxis", "series")]
+    return []
+
+
+def check_columns(query: Query, dataset_fields: Iterable[str]) -> set[str]:
+    """The dataset fields the query reads. Raises XQLError when a stage reads a column that does not exist there:
+    one the dataset lacks, or one an earlier `comp` or `fields` stage dropped."""
+    available, read = set(dataset_fields), set()
+    for stage in query.stages:
+        if stage[0] == "alter":
+            for target, expression in stage[1]:
+                _require(referenced_fields(expression), available, stage)
+                read |= referenced_fields(expression) & set(dataset_fields)
+                available.add(target)
+            continue
+        names = set(_names_read(stage))
+        _require(names, available, stage)
+        read |= names & set(dataset_fields)
+        if stage[0] == "comp":
+            available = set(stage[2]) | {alias for *_, alias in stage[1]}
+        elif stage[0] == "fields":
+            available = set(stage[1])
+    return read
+
+
+def _require(names: set[str], available: set[str], stage: tuple[Any, ...]) -> None:
+    missing = names - available
+    if missing:
+        raise XQLError(f"the {stage[0]} stage reads {sorted(missing)}, which do not exist at that point")

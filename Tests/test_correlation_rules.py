@@ -380,3 +380,18 @@ def test_evaluator_follows_xql_null_semantics() -> None:
     assert kept("element = null") == [None]
     assert kept("element != null") == ["Skills"]
     assert kept('element = null or element contains "Sk"') == [None, "Skills"]
+
+
+def test_pack_readme_lists_every_rule_with_its_severity_and_techniques() -> None:
+    """
+    Given the pack README
+    When its correlation-rule table is read
+    Then each rule of the pack has a row with its name, its severity and its MITRE technique IDs
+    """
+    lines = (PACK / "README.md").read_text().splitlines()
+    severity_words = {"SEV_020_LOW": "Low", "SEV_030_MEDIUM": "Medium", "SEV_040_HIGH": "High", "SEV_050_CRITICAL": "Critical"}
+    for rule in RULES.values():
+        [row] = [line for line in lines if line.startswith(f"| {rule['name']} |")]
+        assert f"| {severity_words[rule['severity']]} |" in row
+        techniques = {technique.split(" - ")[0] for listed in rule["mitre_defs"].values() for technique in listed}
+        assert all(technique in row for technique in techniques)

@@ -23,7 +23,8 @@ DASHBOARDS = Path(__file__).resolve().parent.parent / "Packs" / "LivePerson" / "
 DASHBOARD_FILE = DASHBOARDS / "LivePerson_Audit_Trail.json"
 DASHBOARD: dict[str, Any] = json.loads(DASHBOARD_FILE.read_text())
 LAYOUT = DASHBOARD["dashboards_data"][0]["layout"]
-WIDGETS: dict[str, dict[str, Any]] = {widget["data"]["title"]: widget["data"] for row in LAYOUT for widget in row["data"]}
+# The widgets, by title: what the dashboard's layout places, each with its definition (widgets_data).
+WIDGETS: dict[str, dict[str, Any]] = {widget["title"]: widget for widget in DASHBOARD["widgets_data"]}
 START = datetime(2026, 11, 20, tzinfo=UTC)
 
 
@@ -41,7 +42,7 @@ def events() -> list[dict[str, Any]]:
 
 
 def run(title: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return run_query(parse_query(WIDGETS[title]["phrase"]), records)
+    return run_query(parse_query(WIDGETS[title]["data"]["phrase"]), records)
 
 
 def test_dashboard_is_the_pack_s_with_its_preview_image() -> None:
@@ -60,6 +61,24 @@ def test_dashboard_is_the_pack_s_with_its_preview_image() -> None:
         assert sum(widget["data"]["width"] for widget in row["data"]) <= 100
 
 
+def test_layout_places_each_widget_once_as_defined() -> None:
+    """
+    Given the dashboard's layout and its widget definitions
+    When they are compared
+    Then the layout places every defined widget once, by its key, with the same title, query, time frame and view
+    """
+    placed = [widget for row in LAYOUT for widget in row["data"]]
+    by_key = {widget["widget_key"]: widget for widget in DASHBOARD["widgets_data"]}
+    assert sorted(widget["key"] for widget in placed) == sorted(by_key)
+    for widget in placed:
+        definition = by_key[widget["key"]]
+        assert widget["data"]["type"] == "Custom XQL"
+        assert widget["data"]["title"] == definition["title"]
+        assert {name: widget["data"][name] for name in ("phrase", "time_frame", "viewOptions")} == definition["data"]
+        assert definition["additional_info"]["query_tables"] == [DATASET]
+        assert definition["description"]
+
+
 @pytest.mark.parametrize("title", sorted(WIDGETS))
 def test_widget_query_reads_the_dataset_and_its_view_matches(title: str, events: list[dict[str, Any]]) -> None:
     """
@@ -68,7 +87,7 @@ def test_widget_query_reads_the_dataset_and_its_view_matches(title: str, events:
     Then it reads only fields of the collector's dataset, its view options are the query's `view` stage (a table
     when it has none), and it returns rows with every column its chart plots
     """
-    widget = WIDGETS[title]
+    widget = WIDGETS[title]["data"]
     query = parse_query(widget["phrase"])
     assert query.dataset == DATASET
     check_columns(query, DATASET_FIELDS)
@@ -143,13 +162,14 @@ def test_latest_sensitive_changes_show_what_the_rules_look_at_and_not_routine_ed
     assert times == sorted(times, reverse=True)
 
 
-def test_pack_readme_lists_every_widget() -> None:
+def test_pack_readme_lists_every_widget_with_what_it_shows() -> None:
     """
     Given the pack README
     When its dashboard table is read
-    Then it has a row for each widget of the dashboard, and no row for a widget the dashboard lacks
+    Then it has a row for each widget, saying what the widget's own description says, and no other row
     """
     readme = (DASHBOARDS.parent / "README.md").read_text()
     section = readme[readme.index("## Dashboard") :]
-    rows = [line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ") and "---" not in line]
-    assert sorted(rows[1:]) == sorted(WIDGETS)  # the first row is the header
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in section.splitlines() if line.startswith("| ")]
+    listed = {title: shows for title, shows in rows if "---" not in title and title != "Widget"}
+    assert listed == {title: widget["description"] for title, widget in WIDGETS.items()}

@@ -357,6 +357,8 @@ def test_evaluator_refuses_what_it_does_not_know() -> None:
         parse_query(f"dataset = {DATASET} | comp sum(x) as y")
     with pytest.raises(XQLError, match="unexpected"):
         parse_query(f'dataset = {DATASET} | filter objectType ~= "Us.*"')
+    with pytest.raises(XQLError, match="found '>'"):
+        parse_query(f"dataset = {DATASET} | comp count() as n by objectType | filter n > 9")
     with pytest.raises(XQLError, match="function json_extract"):
         run_query(parse_query(f'dataset = {DATASET} | filter json_extract(objectType, "$.a") = "b"'), [{"objectType": "x"}])
     with pytest.raises(XQLError, match="do not exist"):

@@ -21,7 +21,7 @@ from typing import Any
 # The values of the XDM_CONST names the modeling rule uses, as the data model stores them.
 XDM_CONST = {"OUTCOME_SUCCESS": "SUCCESS", "PRIVILEGE_LEVEL_ADMIN": "ADMIN"}
 KEYWORDS = {"null": None, "true": True, "false": False}
-COMPARISONS = ("=", "!=", ">", ">=", "<", "<=")
+COMPARISONS = ("=", "!=", ">=")  # the comparisons the queries use
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 Node = tuple[Any, ...]
@@ -58,7 +58,7 @@ def tokenize(text: str) -> list[tuple[str, str]]:
 
 
 class Parser:
-    """Expressions: or > and > not > comparison (=, !=, <, >, contains, in) > operand (literal, name, call, (...))."""
+    """Expressions: or > and > not > comparison (=, !=, >=, contains, in) > operand (literal, name, call, (...))."""
 
     def __init__(self, tokens: list[tuple[str, str]]) -> None:
         self.tokens, self.position = tokens, 0
@@ -111,12 +111,9 @@ class Parser:
         if operator in COMPARISONS or operator == "contains":
             self.take()
             return ("compare", operator, left, self.operand())
-        if operator == "in" or (operator == "not" and self.peek(1) == "in"):
-            negated = operator == "not"
+        if operator == "in":
             self.take()
-            if negated:
-                self.take("in")
-            return ("in", negated, left, self.items())
+            return ("in", left, self.items())
         return left
 
     def items(self) -> list[Node]:
@@ -167,14 +164,6 @@ class Parser:
             if self.peek() != ",":
                 return result
             self.take(",")
-
-
-def parse_expression(text: str) -> Node:
-    parser = Parser(tokenize(text))
-    node = parser.expression()
-    if not parser.at_end():
-        raise XQLError(f"unexpected {parser.peek()!r} after the expression")
-    return node
 
 
 def parse_model(xif: str) -> tuple[str, dict[str, Node]]:
@@ -338,10 +327,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "=": lambda left, right: left == right,
     "!=": lambda left, right: left != right,
-    ">": lambda left, right: left > right,
     ">=": lambda left, right: left >= right,
-    "<": lambda left, right: left < right,
-    "<=": lambda left, right: left <= right,
     "contains": lambda left, right: str(right) in str(left),
 }
 
@@ -377,12 +363,9 @@ def evaluate(node: Node, row: Row) -> Any:
     if kind == "compare":
         return _compare(arguments[0], arguments[1], arguments[2], row)
     if kind == "in":
-        negated, left, items = arguments
+        left, items = arguments
         value = evaluate(left, row)
-        if value is None:
-            return None
-        found = value in [evaluate(item, row) for item in items]
-        return not found if negated else found
+        return None if value is None else value in [evaluate(item, row) for item in items]
     if kind == "and":
         return _both(evaluate(arguments[0], row), evaluate(arguments[1], row))
     if kind == "or":
@@ -420,7 +403,6 @@ def _distinct_values(values: list[Any]) -> list[Any]:
 
 AGGREGATIONS: dict[str, Callable[[list[Any]], Any]] = {
     "count": len,
-    "count_distinct": lambda values: len(_distinct_values(values)),
     "values": _distinct_values,
     "min": lambda values: min((value for value in values if value is not None), default=None),
     "max": lambda values: max((value for value in values if value is not None), default=None),

@@ -57,6 +57,20 @@ OBJECTS: dict[str, tuple[list[str], list[tuple[str, str, str]]]] = {
     "MTLS Account Mapping": (["https://api.brand.example/webhooks"], [(NO_ELEMENT, "", "")]),
 }
 
+# How often each object type changes, relative to the others: users and skills daily, MTLS settings rarely.
+OBJECT_WEIGHTS: dict[str, int] = {
+    "Users": 30,
+    "Skills": 15,
+    "Profiles": 6,
+    "Agent Groups": 10,
+    "LOBs": 3,
+    "Campaigns": 12,
+    "Predefined Content": 12,
+    "Content Categories": 6,
+    "MTLS Certification": 1,
+    "MTLS Account Mapping": 1,
+}
+
 # The `componentTypes` filter takes component names, records carry the object type's display name. LivePerson
 # documents these four component names (the export example); the pairing follows their names. Other object types
 # have no documented component name, so the fake knows none: a name it does not know matches no record.
@@ -81,7 +95,8 @@ def make_rng(seed: int) -> random.Random:
 
 
 def make_record(when: datetime, rng: random.Random, lpa: bool = False, automatic: bool = False) -> dict[str, Any]:
-    object_type = rng.choice(sorted(OBJECTS))
+    types = sorted(OBJECTS)
+    object_type = rng.choices(types, weights=[OBJECT_WEIGHTS[name] for name in types])[0]
     names, changes = OBJECTS[object_type]
     element, old, new = rng.choice(changes)
     action = rng.choice(ACTIONS)

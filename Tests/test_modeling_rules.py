@@ -1,19 +1,20 @@
 """The XDM modeling rule matches what the module sends: schema, .xif and test data.
 
-The .xif is read by a small evaluator of the XQL it uses (field names, string literals, `=`, `if`, `coalesce`,
-`concat` and XDM_CONST names), so the test data's expected values are checked against the rule, not copied from it.
+The .xif is read by the pack's small XQL evaluator (Tests/xql.py), so the test data's expected values are checked
+against the rule, not copied from it.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from LivePersonAuditTrail import AUDIT_FIELDS, record_time, to_event
+
+from Tests.xql import XQLError, evaluate, parse_model, referenced_fields
 
 PACK = Path(__file__).resolve().parent.parent / "Packs" / "LivePerson"
 RULE = PACK / "ModelingRules" / "LivePersonAuditTrail"
@@ -25,112 +26,10 @@ TEST_DATA = json.loads((RULE / "LivePersonAuditTrail_testdata.json").read_text()
 
 SCHEMA_TYPES = {"String": "string", "Boolean": "boolean", "Number": "int", "Date": "datetime"}
 PYTHON_TYPES = {"string": str, "boolean": bool, "int": int, "float": float}
-# The values of the XDM_CONST names the rule uses, as the data model stores them.
-XDM_CONST = {"OUTCOME_SUCCESS": "SUCCESS", "PRIVILEGE_LEVEL_ADMIN": "ADMIN"}
-KEYWORDS = {"null": None, "true": True, "false": False}
 # `changeDate` is not mapped to an XDM field: the module sends it parsed, in UTC, as `_time`, which the data model keeps.
 TIME_FIELD = "changeDate"
 
-TOKEN = re.compile(r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<name>[A-Za-z_][\w.]*)|(?P<punct>[(),=;]))')
-
-
-def tokenize(text: str) -> list[tuple[str, str]]:
-    text = re.sub(r"//[^\n]*", "", text)
-    tokens, position = [], 0
-    while text[position:].strip():
-        match = TOKEN.match(text, position)
-        assert match, f"unexpected XQL at: {text[position : position + 30]!r}"
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        position = match.end()
-    return tokens
-
-
-class Parser:
-    """`alter name = expression, ...;` with expression := literal | name | name(arguments) | expression = expression."""
-
-    def __init__(self, tokens: list[tuple[str, str]]) -> None:
-        self.tokens, self.position = tokens, 0
-
-    def take(self, value: str | None = None) -> tuple[str, str]:
-        token = self.tokens[self.position]
-        assert value is None or token[1] == value, f"expected {value!r}, found {token[1]!r}"
-        self.position += 1
-        return token
-
-    def peek(self) -> str:
-        return self.tokens[self.position][1] if self.position < len(self.tokens) else ""
-
-    def assignments(self) -> dict[str, Any]:
-        self.take("alter")
-        result = {}
-        while True:
-            _, target = self.take()
-            self.take("=")
-            result[target] = self.expression()
-            if self.take()[1] == ";":
-                return result
-
-    def expression(self) -> Any:
-        left = self.operand()
-        if self.peek() == "=":
-            self.take("=")
-            return ("=", left, self.operand())
-        return left
-
-    def operand(self) -> Any:
-        kind, value = self.take()
-        if kind == "string":
-            return ("literal", json.loads(value))
-        if self.peek() == "(":
-            self.take("(")
-            arguments = [self.expression()]
-            while self.take()[1] == ",":
-                arguments.append(self.expression())
-            return (value, *arguments)
-        return ("name", value)
-
-
-def parse_rule(xif: str) -> tuple[str, dict[str, Any]]:
-    header = re.match(r"\s*\[MODEL:\s*dataset=(\w+)\]", xif)
-    assert header, "the .xif starts with [MODEL: dataset=...]"
-    return header.group(1), Parser(tokenize(xif[header.end() :])).assignments()
-
-
-def evaluate(node: Any, event: dict[str, Any]) -> Any:
-    kind, *arguments = node
-    if kind == "literal":
-        return arguments[0]
-    if kind == "name":
-        name = arguments[0]
-        if name in KEYWORDS:
-            return KEYWORDS[name]
-        if name.startswith("XDM_CONST."):
-            return XDM_CONST[name.removeprefix("XDM_CONST.")]
-        return event.get(name)
-    values = [evaluate(argument, event) for argument in arguments]
-    if kind == "=":
-        return values[0] == values[1]
-    if kind == "if":
-        return values[1] if values[0] else (values[2] if len(values) > 2 else None)
-    if kind == "coalesce":
-        return next((value for value in values if value is not None), None)
-    if kind == "concat":
-        return None if None in values else "".join(str(value) for value in values)
-    raise AssertionError(f"the evaluator does not know the XQL function {kind}()")
-
-
-def referenced_fields(node: Any) -> set[str]:
-    kind, *arguments = node
-    if kind == "name":
-        name = arguments[0]
-        return set() if name.startswith("XDM_CONST.") or name in KEYWORDS else {name}
-    if kind == "literal":
-        return set()
-    return set().union(*(referenced_fields(argument) for argument in arguments))
-
-
-DATASET_OF_RULE, MAPPING = parse_rule(XIF)
+DATASET_OF_RULE, MAPPING = parse_model(XIF)
 
 
 def emitted_types() -> dict[str, str]:
@@ -215,6 +114,40 @@ def test_evaluator_rejects_xql_it_does_not_know() -> None:
     When it is evaluated
     Then it fails instead of guessing
     """
-    _, mapping = parse_rule("[MODEL: dataset=x]\nalter xdm.event.type = lowercase(objectType);")
-    with pytest.raises(AssertionError, match="lowercase"):
+    _, mapping = parse_model("[MODEL: dataset=x]\nalter xdm.event.type = arrayindex(objectType, 0);")
+    with pytest.raises(XQLError, match="arrayindex"):
         evaluate(mapping["xdm.event.type"], {"objectType": "A"})
+
+
+def test_test_data_looks_like_the_documented_response_with_its_odd_cases() -> None:
+    """
+    Given the test data
+    When its records are read
+    Then they carry display-name object types, "N/A" elements with empty values, `.0` times, and the odd cases a
+    collector must carry unchanged: quotes, unicode, a newline, a very long value and identical records in one second
+    """
+    records = [case["event_data"] for case in TEST_DATA]
+    assert all(not record["objectType"].startswith("AC") for record in records)
+    assert {"Users", "Profiles", "Predefined Content", "Agent Groups"} <= {record["objectType"] for record in records}
+    assert any(record["element"] == "N/A" and record["oldValue"] == record["newValue"] == "" for record in records)
+    assert all(record["changeDate"].endswith(".0") for record in records)
+    values = [str(value) for record in records for value in record.values()]
+    assert any('"' in value for value in values)
+    assert any(not value.isascii() for value in values)
+    assert any("\n" in value for value in values)
+    assert any(len(value) > 1000 for value in values)
+    assert any(records.count(record) > 1 for record in records)
+
+
+@pytest.mark.parametrize("case", TEST_DATA, ids=[case["event_data"]["changeDate"] for case in TEST_DATA])
+def test_event_description_is_a_sentence(case: dict[str, Any]) -> None:
+    """
+    Given a test-data record
+    When the rule writes its xdm.event.description
+    Then it reads as a sentence: who, the action as a verb, the element unless it is "N/A", the object and its type
+    """
+    record = case["event_data"]
+    description = case["expected_values"]["xdm.event.description"]
+    verb = {"Add new": "added", "Delete": "deleted"}.get(record["actionType"], "changed")
+    element = "" if record["element"] == "N/A" else f"{record['element']} of "
+    assert description == f"{record['originator']} {verb} {element}{record['objectName']} ({record['objectType']})"

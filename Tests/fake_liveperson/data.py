@@ -1,4 +1,9 @@
-"""Realistic audit records: every documented object type, LPA changes, automatic updates, bursts, midnights, DST.
+"""Realistic audit records, written as LivePerson's documented response writes them.
+
+The object types are the display names the records carry ("Users", "Agent Groups", "Predefined Content"...), not the
+component names the `componentTypes` filter takes (ACUserObject...). An "Add new" or "Delete" record names no element
+("N/A") and has empty old and new values, as in the documented response. Values include the odd cases a collector
+must carry unchanged: quotes, unicode, newlines and very long values; `burst` makes identical records in one second.
 
 A record here is a dict of the API's fields plus two internal keys the server never shows: `timestamp` (an aware
 UTC datetime, second precision) and `automatic` (an automatic update, shown only with automaticUpdates: true).
@@ -11,40 +16,76 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 ACCOUNT_ID = "12345678"
+NO_ELEMENT = "N/A"  # what a record names as its element when the change is to the whole object
 
-# object type -> (object names, [(element, old value, new value)])
+# A profile's permission list, as long as real ones get: the value a collector must not truncate.
+LONG_PERMISSIONS = ", ".join(f"Permission {number}: view and edit the settings of area {number}" for number in range(60))
+
+# object type (as records carry it) -> (object names, [(element, old value, new value)] of its "Edit" records)
 OBJECTS: dict[str, tuple[list[str], list[tuple[str, str, str]]]] = {
-    "ACUserObject": (
-        ["Dana Cohen", "Sam Lee", "Priya Nair", "Marco Rossi", "Ava Brown"],
+    "Users": (
+        ["Dana Cohen", "Sam Lee", "Zoë Müller", "李娜", "Seán O'Brien", 'Priya "PJ" Nair'],
         [
             ("Skills", "Billing", "Billing, Sales"),
+            ("Profiles", "Agent", "Agent, Administrator"),
+            ("Profiles", "Agent Manager", "Agent"),
+            ("Password", "", ""),
             ("Enabled", "true", "false"),
             ("Max chats", "3", "5"),
-            ("Profile", "Agent", "Agent Manager"),
         ],
     ),
-    "ACSkillObject": (
+    "Skills": (
         ["Sales", "Billing", "Support Tier 2", "VIP"],
-        [("Max wait time", "120", "90"), ("Description", "", "Premium customers")],
+        [("Max wait time", "120", "90"), ("Description", "", "Premium customers\nEscalate to Tier 2 after 5 minutes")],
     ),
-    "ACProfileObject": (
-        ["Agent", "Agent Manager", "Campaign Manager"],
-        [("Permissions", "View reports", "View reports, Edit skills")],
+    "Profiles": (
+        ["Agent", "Agent Manager", "Campaign Manager", "Administrator"],
+        [("Permissions", "View reports", "View reports, Edit skills"), ("Permissions", "View reports", LONG_PERMISSIONS)],
     ),
-    "ACAgentGroupObject": (
+    "Agent Groups": (
         ["Tier 1", "EMEA night shift", "Escalations"],
         [("Parent group", "Main group", "Tier 1"), ("Members", "12", "13")],
     ),
-    "ACLobObject": (["Retail", "Insurance"], [("Name", "Retail", "Retail banking")]),
-    "ACCampaignObject": (["Black Friday", "Renewals Q4"], [("Status", "Inactive", "Active"), ("Goal", "Sales", "Engagement")]),
-    "ACEngagementObject": (["Exit intent offer", "Checkout help"], [("Enabled", "false", "true"), ("Skill", "Sales", "VIP")]),
-    "ACWidgetObject": (["Chat button", "Survey"], [("Color", "#0066ff", "#003399")]),
+    "LOBs": (["Retail", "Insurance"], [("Name", "Retail", "Retail banking")]),
+    "Campaigns": (
+        ["Black Friday", "Renewals Q4", "Rentrée 2026"],
+        [("Status", "Inactive", "Active"), ("Goal", "Sales", "Engagement")],
+    ),
+    "Predefined Content": (['Greeting "Hi {name}!"', "Closing – thanks 🙏", "Refund policy"], [(NO_ELEMENT, "", "")]),
+    "Content Categories": (["Greetings", "Billing answers"], [(NO_ELEMENT, "", "")]),
+    "MTLS Certification": (["brand-api-client-2026"], [(NO_ELEMENT, "", "")]),
+    "MTLS Account Mapping": (["https://api.brand.example/webhooks"], [(NO_ELEMENT, "", "")]),
+}
+
+# How often each object type changes, relative to the others: users and skills daily, MTLS settings rarely.
+OBJECT_WEIGHTS: dict[str, int] = {
+    "Users": 30,
+    "Skills": 15,
+    "Profiles": 6,
+    "Agent Groups": 10,
+    "LOBs": 3,
+    "Campaigns": 12,
+    "Predefined Content": 12,
+    "Content Categories": 6,
+    "MTLS Certification": 1,
+    "MTLS Account Mapping": 1,
+}
+
+# The `componentTypes` filter takes component names, records carry the object type's display name. LivePerson
+# documents these four component names (the export example); the pairing follows their names. Other object types
+# have no documented component name, so the fake knows none: a name it does not know matches no record.
+COMPONENT_TYPES: dict[str, str] = {
+    "ACUserObject": "Users",
+    "ACSkillObject": "Skills",
+    "ACProfileObject": "Profiles",
+    "ACAgentGroupObject": "Agent Groups",
 }
 ACTIONS = ("Edit", "Edit", "Edit", "Add new", "Delete")
 PEOPLE = [
     ("Alex Admin", "alex.admin", "4123456789", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0", "USER"),
     ("Jordan Ops", "jordan.ops", "4123456790", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Safari/605.1", "SSO"),
     ("Provisioning bot", "provisioning-api", "4123456791", "python-requests/2.32", "OAUTH2"),
+    ("Łukasz Wójcik", "lukasz.wojcik", "4123456792", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", "SSO"),
 ]
 LPA = ("LivePerson Admin", "LPA_support_17", "1", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", "LPA")
 
@@ -54,14 +95,13 @@ def make_rng(seed: int) -> random.Random:
 
 
 def make_record(when: datetime, rng: random.Random, lpa: bool = False, automatic: bool = False) -> dict[str, Any]:
-    object_type = rng.choice(sorted(OBJECTS))
+    types = sorted(OBJECTS)
+    object_type = rng.choices(types, weights=[OBJECT_WEIGHTS[name] for name in types])[0]
     names, changes = OBJECTS[object_type]
     element, old, new = rng.choice(changes)
     action = rng.choice(ACTIONS)
-    if action == "Add new":
-        old = ""
-    elif action == "Delete":
-        new = ""
+    if action != "Edit":  # an object added or deleted whole: no element, no values
+        element, old, new = NO_ELEMENT, "", ""
     who = LPA if lpa else rng.choice(PEOPLE)
     if automatic:
         who = ("Automatic update", "", "", "", "SYSTEM")

@@ -331,12 +331,14 @@ class FakeLivePerson:
     def _filtered(
         rows: list[dict[str, Any]], lpa: bool, automatic: bool, types: list[str], users: list[str]
     ) -> list[dict[str, Any]]:
+        # componentTypes names components (ACUserObject); records carry the display name (Users).
+        wanted_types = {data.COMPONENT_TYPES[name] for name in types if name in data.COMPONENT_TYPES}
         return [
             row
             for row in rows
             if (lpa or not row["originatorIsLpa"])
             and (automatic or not row.get("automatic"))
-            and (not types or row["objectType"] in types)
+            and (not types or row["objectType"] in wanted_types)
             and (not users or row["originatorLoginName"] in users or row["originatorUserId"] in users)
         ]
 

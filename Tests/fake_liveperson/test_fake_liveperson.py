@@ -10,7 +10,7 @@ import requests
 
 from Tests.fake_liveperson import FakeLivePerson, data
 
-QUERY = "{auditData(%s) {objectName changeDate originatorIsLpa}}"
+QUERY = "{auditData(%s) {objectType objectName changeDate originatorIsLpa}}"
 
 
 @pytest.fixture
@@ -140,9 +140,30 @@ def test_filters_users_and_component_types(fake: FakeLivePerson) -> None:
     record = fake.records[0]
     by_user = audit(fake, f'users: ["{record["originatorLoginName"]}"], lpa: true, automaticUpdates: true')
     assert "before-eastern-midnight" in names(by_user)
-    by_type = audit(fake, f'componentTypes: ["{record["objectType"]}"], lpa: true, automaticUpdates: true')
-    assert all(row["objectName"] for row in by_type.json()["data"]["auditData"])
-    assert "before-eastern-midnight" in names(by_type)
+    assert all(row["objectName"] for row in by_user.json()["data"]["auditData"])
+
+
+def test_component_types_filter_takes_component_names_and_records_carry_display_names(fake: FakeLivePerson) -> None:
+    """
+    Given a Users record and a Predefined Content record
+    When componentTypes names the users' component (ACUserObject), the display name (Users), or an unknown name
+    Then the component name selects the Users record, which carries "Users"; the other two select nothing
+    """
+    rng = data.make_rng(5)
+    when = datetime(2024, 3, 11, 9, 0, tzinfo=UTC)
+    fake.add_records(
+        [
+            {**data.make_record(when, rng), "objectType": "Users", "objectName": "a-user"},
+            {**data.make_record(when, rng), "objectType": "Predefined Content", "objectName": "a-canned-answer"},
+        ]
+    )
+    query = 'fromDate: "2024-03-11", toDate: "2024-03-11", timezone: "UTC", componentTypes: [%s]'
+    by_component = audit(fake, query % '"ACUserObject"')
+    assert names(by_component) == ["a-user"]
+    assert by_component.json()["data"]["auditData"][0]["objectType"] == "Users"
+    assert names(audit(fake, query % '"Users"')) == []
+    assert names(audit(fake, query % '"ACNoSuchObject"')) == []
+    assert sorted(names(audit(fake, 'fromDate: "2024-03-11", timezone: "UTC"'))) == ["a-canned-answer", "a-user"]
 
 
 def test_schema_validation_and_limits() -> None:

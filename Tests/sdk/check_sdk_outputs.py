@@ -118,6 +118,25 @@ def test_unified_modeling_rule_carries_the_rule_and_the_schema(package: zipfile.
     assert json.loads(rule["schema"]) == json.loads((RULE / "LivePersonAuditTrail_schema.json").read_text())
 
 
+def test_zip_carries_the_correlation_rules_and_the_dashboard_unchanged(package: zipfile.ZipFile) -> None:
+    """
+    Given the zip and the pack's correlation rules and dashboard
+    When the zip's copies are read
+    Then every rule is there with the same settings and query, and the dashboard with its widgets and preview image
+    """
+    for path in sorted((PACK / "CorrelationRules").glob("*.yml")):
+        packed = yaml.safe_load(package.read(f"CorrelationRules/external-correlationrule-{path.name}"))
+        source = yaml.safe_load(path.read_text())
+        assert {key: packed.get(key) for key in source} == source
+    dashboard = PACK / "XSIAMDashboards" / "LivePerson_Audit_Trail.json"
+    packed_board = json.loads(package.read(f"XSIAMDashboards/external-xsiamdashboard-{dashboard.name}"))
+    source_board = json.loads(dashboard.read_text())
+    assert packed_board["dashboards_data"] == source_board["dashboards_data"]
+    assert packed_board["widgets_data"] == source_board["widgets_data"]
+    image = dashboard.with_name(f"{dashboard.stem}_image.png")
+    assert package.read(f"XSIAMDashboards/{image.name}") == image.read_bytes()
+
+
 def readme_lines(text: str) -> list[str]:
     return [line.rstrip() for line in text.splitlines() if line.strip()]
 

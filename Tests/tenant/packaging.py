@@ -52,7 +52,8 @@ def unified_integration(folder: Path) -> dict:
     name = folder.name
     document = yaml.safe_load((folder / f"{name}.yml").read_text())
     source = (folder / f"{name}.py").read_text().splitlines()
-    document["script"]["script"] = "\n".join(line for line in source if line.strip() not in PLATFORM_IMPORTS) + "\n"
+    # The platform provides these two; like the SDK, leave an empty line in their place.
+    document["script"]["script"] = "\n".join("" if line in PLATFORM_IMPORTS else line for line in source) + "\n"
     description = folder / f"{name}_description.md"
     if description.exists():
         document["detaileddescription"] = description.read_text()

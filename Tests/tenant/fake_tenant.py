@@ -249,6 +249,8 @@ class FakeTenant:
         self.trust = trust  # a CA bundle the engine's integrations trust (the fake LivePerson's)
         self.username = username
         self.playground_id = str(uuid.uuid4())
+        # Every user has a playground of their own; other users' may be visible too (tests add them here).
+        self.playgrounds = [{"id": self.playground_id, "name": "Playground", "type": PLAYGROUND_TYPE, "creatingUserId": username}]
         self.requests: list[TenantRequest] = []
         self.configurations: dict[str, dict[str, Any]] = {}
         self.scripts: dict[str, str] = {}
@@ -481,7 +483,7 @@ class FakeTenant:
         if not isinstance(body, dict) or not isinstance(body.get("data"), str):
             raise RefusalError(400, "Bad request", "the body must be {investigationId, data}")
         investigation_id, line = body.get("investigationId"), body["data"].strip()
-        if investigation_id != self.playground_id:
+        if investigation_id not in {playground["id"] for playground in self.playgrounds}:
             raise RefusalError(400, "Bad request", f"investigation {investigation_id!r} not found")
         if not line.startswith("!"):
             return [self._entry(investigation_id, line, 1, line, "markdown")]
@@ -509,8 +511,7 @@ class FakeTenant:
 
     def investigations(self, body: Any) -> dict[str, Any]:
         wanted = ((body or {}).get("filter") or {}).get("type") or []
-        playground = {"id": self.playground_id, "name": "Playground", "type": PLAYGROUND_TYPE, "creatingUserId": self.username}
-        found = [playground] if not wanted or PLAYGROUND_TYPE in wanted else []
+        found = copy.deepcopy(self.playgrounds) if not wanted or PLAYGROUND_TYPE in wanted else []
         return {"total": len(found), "data": found}
 
     # -- what the platform does by itself

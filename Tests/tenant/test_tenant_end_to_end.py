@@ -370,3 +370,70 @@ def test_the_demo_runs_every_step(capsys: pytest.CaptureFixture[str]) -> None:
         "demo: every step answered as expected",
     ):
         assert expected in out
+
+
+def test_configure_reads_a_params_file_and_the_command_line_wins(
+    tool: Any, tenant: FakeTenant, uploaded: None, endpoints: list[str], tmp_path: Path
+) -> None:
+    """
+    Given a params file with JSON-typed values, and a command-line value for one of them
+    When configure runs with both
+    Then the file's values are used in their types, and the command line overrides the file
+    """
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({"lpa": False, "max_fetch": 800, "first_fetch": "1 day"}))
+    outcome = tool("configure", "--name", NAME, "--params", str(params), *endpoints, "first_fetch=2 hours")
+    assert outcome.code == 0, outcome.text
+    items = data_of(saved_bodies(tenant)[-1])
+    assert (items["lpa"]["value"], items["max_fetch"]["value"], items["first_fetch"]["value"]) == (False, "800", "2 hours")
+
+
+def test_run_finds_the_callers_playground_among_several(tool: Any, tenant: FakeTenant, configured: None) -> None:
+    """
+    Given playgrounds of other users besides the caller's, then only others', then none
+    When a command is run without --investigation-id
+    Then it runs in the caller's playground; with none of the caller's, or none at all, it says to pass the ID
+    """
+    others = [{"id": f"other-{n}", "type": 9, "creatingUserId": f"user{n}@example.com"} for n in range(2)]
+    tenant.playgrounds = [others[0], *tenant.playgrounds, others[1]]
+    assert tool("run", NAME, "!liveperson-get-events limit=1").code == 0
+    assert [r.body["investigationId"] for r in tenant.requests if r.path == "/entry/execute/sync"] == [tenant.playground_id]
+    tenant.playgrounds = others
+    outcome = tool("run", NAME, "!liveperson-get-events limit=1")
+    assert outcome.code == 1 and "none of them the API key user's" in outcome.err and "--investigation-id" in outcome.err
+    tenant.playgrounds = []
+    outcome = tool("run", NAME, "!liveperson-get-events limit=1")
+    assert outcome.code == 1 and "no playground" in outcome.err and "--investigation-id" in outcome.err
+
+
+def test_run_in_a_given_investigation(tool: Any, tenant: FakeTenant, configured: None) -> None:
+    """
+    Given --investigation-id, of a known investigation and of an unknown one
+    When a command is run
+    Then it runs there without searching for the playground; the unknown one is the tenant's refusal, shown as such
+    """
+    tenant.playgrounds.append({"id": "incident-7", "type": 0, "creatingUserId": "someone"})
+    assert tool("run", NAME, "!liveperson-get-events limit=1", "--investigation-id", "incident-7").code == 0
+    assert not [r for r in tenant.requests if r.path == "/investigations/search"]
+    outcome = tool("run", NAME, "!liveperson-get-events limit=1", "--investigation-id", "nope")
+    assert outcome.code == 1 and "the tenant refused it (400: investigation 'nope' not found)" in outcome.err
+
+
+def test_an_unexpected_failure_shows_no_traceback_and_no_secret(
+    tool: Any, tenant: FakeTenant, uploaded: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    Given a fault inside the tool whose message happens to hold the API key
+    When a command meets it
+    Then the user sees one line saying it is the tool's fault, with the key redacted and no traceback
+    """
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError(f"boom {tenant.api_key}")
+
+    monkeypatch.setattr("Tests.tenant.cli.module_configuration", broken)
+    outcome = tool("upload", "--zip", "/nonexistent.zip")
+    assert outcome.code == 1 and "is not a file" in outcome.err
+    outcome = tool("configure", "--name", NAME, "account_id=1", "client_id=app")
+    assert outcome.code == 1 and "unexpected failure: RuntimeError: boom <redacted>" in outcome.err
+    assert tenant.api_key not in outcome.text and "Traceback" not in outcome.text

@@ -482,7 +482,7 @@ class FakeTenant:
     def execute(self, body: Any) -> list[dict[str, Any]]:
         if not isinstance(body, dict) or not isinstance(body.get("data"), str):
             raise RefusalError(400, "Bad request", "the body must be {investigationId, data}")
-        investigation_id, line = body.get("investigationId"), body["data"].strip()
+        investigation_id, line = str(body.get("investigationId")), body["data"].strip()
         if investigation_id not in {playground["id"] for playground in self.playgrounds}:
             raise RefusalError(400, "Bad request", f"investigation {investigation_id!r} not found")
         if not line.startswith("!"):

@@ -65,6 +65,7 @@ class Session:
     prompt: Callable[[str], str] | None
     manifest: Manifest = field(default_factory=Manifest.load)
     _client: TenantClient | None = None
+    _secrets: list[str] = field(default_factory=list)  # secrets read from a prompt, scrubbed like the environment's
 
     def client(self) -> TenantClient:
         if self._client is None:
@@ -74,11 +75,13 @@ class Session:
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
 
+    def keep_out_of_messages(self, secret: str) -> None:
+        self._secrets.append(secret)
+
     def scrub(self, text: str) -> str:
         """Removes every secret the environment holds from a message (last line of defence for unexpected errors)."""
         names = [*SECRET_VARIABLES, *(name for name in self.environment if name.startswith("LIVEPERSON_"))]
-        for name in names:
-            value = self.environment.get(name, "")
+        for value in [*(self.environment.get(name, "") for name in names), *self._secrets]:
             if len(value) >= 4:
                 text = text.replace(value, "<redacted>")
         return text
@@ -145,6 +148,7 @@ def _with_secrets(session: Session, values: dict[str, Any]) -> dict[str, Any]:
         if not parameter.is_secret or not (parameter.required or parameter.name in values):
             continue
         secret = read_secret(parameter, session.environment, session.prompt)
+        session.keep_out_of_messages(secret)
         if parameter.type == CREDENTIALS:
             values[parameter.name] = {**values.get(parameter.name, {}), "password": secret}
         else:

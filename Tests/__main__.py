@@ -3,6 +3,7 @@
     python3 -m Tests test        unit + end-to-end tests (+ soak at CI size), with the module's coverage
     python3 -m Tests demo        the local runner against the fake LivePerson API
     python3 -m Tests run ...     the local runner's other sub-commands (see `python3 -m Tests run --help`)
+    python3 -m Tests tenant ...  the pack on a Cortex XSOAR / XSIAM tenant via demisto-py (`tenant demo`: offline)
 
 The first call creates `.venv/` beside this folder and installs the pinned dependencies of pyproject.toml's
 `test` extra into it; later calls reuse it (a stamp of the dependency list decides when to reinstall).
@@ -78,6 +79,10 @@ def main(argv: list[str]) -> int:
         return _run_runner(["demo", *rest])
     if command == "run":
         return _run_runner(["run", *rest])
+    if command == "tenant":
+        from Tests.tenant import cli  # noqa: PLC0415 - needs the packages of .venv
+
+        return cli.main(rest)
     print(__doc__)
     return 2
 

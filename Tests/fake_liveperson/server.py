@@ -17,6 +17,7 @@ import json
 import random
 import re
 import secrets
+import shutil
 import socket
 import ssl
 import struct
@@ -183,6 +184,8 @@ class FakeLivePerson:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self.ca_bundle:  # the throwaway CA and the server's private key: nothing is left behind
+            shutil.rmtree(Path(self.ca_bundle).parent, ignore_errors=True)
 
     def __enter__(self) -> FakeLivePerson:
         return self.start()

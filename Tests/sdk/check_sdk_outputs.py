@@ -165,3 +165,28 @@ def test_integration_readme_is_the_generated_one_plus_sections() -> None:
     troubleshooting = text[text.index("## Troubleshooting") :]
     for topic in ("403", "429", "region (va, lo or sy)", "Time zones"):
         assert topic in troubleshooting, topic
+
+
+def test_the_fake_tenant_reads_the_same_integration_from_this_zip_and_the_plain_build(tmp_path: Path) -> None:
+    """
+    Given this zip, and the plain build the offline tenant demo and its tests upload when the SDK is not installed
+    When the fake tenant reads both
+    Then it finds the same parameters, commands and fetch flag, and the module's code in both: for what the tenant
+    tool relies on, the plain build stands in for the SDK's
+    """
+    from Tests.tenant import fake_tenant, packaging  # noqa: PLC0415 - the tenant tool is only needed here
+
+    _, [from_sdk] = fake_tenant.read_pack(output_path("LP_PACK_ZIP").read_bytes())
+    _, [plain] = fake_tenant.read_pack(packaging.build_plain(tmp_path).read_bytes())
+    sdk_configuration = fake_tenant.module_configuration(from_sdk, "LivePerson")
+    plain_configuration = fake_tenant.module_configuration(plain, "LivePerson")
+    for key in ("id", "name", "category", "configuration"):
+        assert sdk_configuration[key] == plain_configuration[key], key
+    sdk_script, plain_script = sdk_configuration["integrationScript"], plain_configuration["integrationScript"]
+    for key in ("type", "subtype", "dockerImage", "isFetchEvents"):
+        assert sdk_script[key] == plain_script[key], key
+    assert [command["name"] for command in sdk_script["commands"]] == [command["name"] for command in plain_script["commands"]]
+    code = from_sdk["script"]["script"].splitlines()
+    module = plain["script"]["script"].splitlines()
+    start = code.index(module[0])
+    assert code[start : start + len(module)] == module

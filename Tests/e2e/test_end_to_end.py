@@ -280,6 +280,7 @@ def test_account_id_and_api_key_alone_pass_test_module_and_fetch(
     assert platform_run.run_command(state, "fetch-events").ok
     changes = data.live_traffic(datetime.now(UTC), data.make_rng(10))
     fake.add_records(changes)
+    clock.offset += 300  # the next runs, a few minutes later
     outcome = platform_run.run_command(state, "fetch-events")
     assert outcome.ok, outcome.error
     assert outcome.events_sent == len(changes)

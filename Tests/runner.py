@@ -6,8 +6,9 @@
 An instance is a state folder (see Tests/platform_run.py). `run` uses its params.json; `configure` writes it from
 the manifest's defaults and your settings, after checking them the way the integration does (a value it would
 refuse is not saved). A real account needs only account_id, client_id and client_secret; they may also come from
-environment variables LIVEPERSON_ACCOUNT_ID, LIVEPERSON_CLIENT_ID, LIVEPERSON_CLIENT_SECRET (and LIVEPERSON_ of the
-other names below). `ca_bundle=PATH` is the runner's own: the instance then trusts that CA (the fake's, say).
+environment variables LIVEPERSON_ACCOUNT_ID, LIVEPERSON_CLIENT_ID, LIVEPERSON_CLIENT_SECRET (likewise
+LIVEPERSON_AUTH_SERVER_URL, _DOMAIN_API_URL, _FIRST_FETCH, _MAX_FETCH). `ca_bundle=PATH` is the runner's own: the
+instance then trusts that CA (the fake's, say).
 Examples:
 
     python3 -m Tests run configure account_id=12345678 client_id=... client_secret=...

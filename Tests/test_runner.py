@@ -110,6 +110,8 @@ def test_the_standalone_fake_prints_the_one_command_that_points_run_at_it(tmp_pa
         lines = [fake.stdout.readline() for _ in range(3)]
         words = shlex.split(lines[2])
         assert words[:7] == ["python3", "-m", "Tests", "run", "--state", ".state/fake", "configure"]
+        assert readme_fake_command()[:7] == words[:7]
+        assert [word.split("=")[0] for word in readme_fake_command()[7:]] == [word.split("=")[0] for word in words[7:]]
         state = tmp_path / "fake-instance"
         words[5] = str(state)
         assert runner.main([*words[3:], "first_fetch=2 days"]) == 0
@@ -121,6 +123,13 @@ def test_the_standalone_fake_prints_the_one_command_that_points_run_at_it(tmp_pa
         fake.communicate(timeout=30)
     assert fake.returncode == 0
     assert list(temporary.iterdir()) == []
+
+
+def readme_fake_command() -> list[str]:
+    """The configure command the README shows for the standalone fake (continuation lines joined)."""
+    text = (ROOT / "README.md").read_text().replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if line.startswith("python3 -m Tests run --state .state/fake configure"))
+    return shlex.split(line)
 
 
 # ------------------------------------------------------------------ the demo explains its numbers

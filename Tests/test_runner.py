@@ -41,7 +41,7 @@ def test_run_without_a_command_shows_the_commands(capsys: pytest.CaptureFixture[
         (["account_id=bad id!"], '"Account ID" must be 1 to 20 letters, digits or underscores'),
         (["max_fetch=lots"], '"Maximum number of events per fetch" must be a whole number from 1 to 50000, not "lots".'),
         (["auth_server_url=http://va.sentinel.liveperson.net"], '"Authorization server (Sentinel) host" must use https://'),
-        (["acount_id=12345678"], "Unknown setting acount_id: the settings are auth_server_url, account_id,"),
+        (["acount_id=12345678"], "Unknown setting acount_id: the settings are account_id, domain_api_url, auth_server_url,"),
         (["ca_bundle=/nowhere/ca.pem"], '"ca_bundle" must be a CA certificate file; there is no file at /nowhere/ca.pem.'),
     ],
 )

@@ -463,7 +463,11 @@ def test_cached_sentinel_host_that_fails_is_found_again(
     Then the Domain API is asked again at once, without retry pauses, and the token comes from the host it names now
     """
     platform.context = {
-        "sentinel_host": {"scope": f"https://api.liveperson.net|{ACCOUNT}", "value": "sy.sentinel.liveperson.net", "expires_at": 9e12}
+        "sentinel_host": {
+            "scope": f"https://api.liveperson.net|{ACCOUNT}",
+            "value": "sy.sentinel.liveperson.net",
+            "expires_at": 9e12,
+        }
     }
     requests_mock.post(f"https://sy.sentinel.liveperson.net/sentinel/api/v2/account/{ACCOUNT}/app/token", **failure)
     client = make_client()

@@ -604,9 +604,10 @@ class AuditTrailClient(BaseClient):
             try:
                 response = self._http_request(method, full_url=url, resp_type="response", error_handler=_keep_response, **kwargs)
             except (DemistoException, requests.exceptions.RequestException) as error:
-                if is_configuration_failure(error):  # a certificate or proxy problem: retrying cannot help
+                if is_tls_or_proxy_failure(error):  # the certificate or proxy settings must change: retrying cannot help
                     raise ConnectionFailedError(f"Could not connect to {host}: {short_reason(error)}") from error
-                if not (retry_connection_errors and self._policy.retry_connection_errors):
+                retry = retry_connection_errors and self._policy.retry_connection_errors
+                if is_unresolvable_host(error) or not retry:  # a host name that does not resolve will not soon either
                     raise ConnectionFailedError(
                         f"Could not reach {host} ({connection_problem(error, self._policy.timeout)}): {self._what_to_check(host)}"
                     ) from error
@@ -743,20 +744,27 @@ class AuditTrailClient(BaseClient):
 UNRESOLVABLE_HOST_SIGNS = ("Failed to resolve", "Name or service not known", "nodename nor servname", "getaddrinfo failed")
 
 
-def is_configuration_failure(error: Exception) -> bool:
-    """A certificate, proxy or host-name failure: the settings must fix it, so retrying cannot help."""
-    causes = [error, getattr(error, "exception", None), error.__cause__]
-    if any(isinstance(cause, requests.exceptions.SSLError | requests.exceptions.ProxyError) for cause in causes):
-        return True
-    return any(sign in str(cause) for cause in causes if cause is not None for sign in UNRESOLVABLE_HOST_SIGNS)
+def _causes(error: Exception) -> list[BaseException]:
+    """The error, what CommonServerPython wrapped in it, and its cause."""
+    return [cause for cause in (error, getattr(error, "exception", None), error.__cause__) if cause is not None]
+
+
+def is_tls_or_proxy_failure(error: Exception) -> bool:
+    """A certificate or proxy failure: CommonServerPython's message names the setting that fixes it."""
+    return any(isinstance(cause, requests.exceptions.SSLError | requests.exceptions.ProxyError) for cause in _causes(error))
+
+
+def is_unresolvable_host(error: Exception) -> bool:
+    return any(sign in str(cause) for cause in _causes(error) for sign in UNRESOLVABLE_HOST_SIGNS)
 
 
 def connection_problem(error: Exception, timeout: float) -> str:
     """What went wrong when no answer came, in a few words."""
-    causes = [error, getattr(error, "exception", None), error.__cause__]
-    if any(isinstance(cause, requests.exceptions.Timeout) for cause in causes):
+    if is_unresolvable_host(error):
+        return "host name not found"
+    if any(isinstance(cause, requests.exceptions.Timeout) for cause in _causes(error)):
         return f"no answer within {timeout:g} s"
-    text = " ".join(str(cause) for cause in causes if cause is not None).lower()
+    text = " ".join(str(cause) for cause in _causes(error)).lower()
     for sign, problem in (("refused", "connection refused"), ("reset", "connection reset"), ("timed out", "timed out")):
         if sign in text:
             return problem

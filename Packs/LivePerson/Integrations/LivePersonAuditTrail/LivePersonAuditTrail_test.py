@@ -1126,6 +1126,22 @@ def test_test_module_names_the_failing_stage(
 QUICK_TEST_FAILURES = [
     (
         DOMAIN_URL,
+        {
+            "exc": requests.exceptions.ConnectionError(
+                "Failed to resolve 'api.liveperson.net' ([Errno -2] Name or service not known)"
+            )
+        },
+        "Domain API lookup failed: "
+        'Could not reach api.liveperson.net (host name not found): check "Domain API URL" and "Use system proxy settings".',
+    ),
+    (
+        DOMAIN_URL,
+        {"exc": requests.exceptions.SSLError("certificate verify failed")},
+        "Domain API lookup failed: Could not connect to api.liveperson.net: SSL Certificate Verification Failed - try "
+        "selecting 'Trust any certificate'",
+    ),
+    (
+        DOMAIN_URL,
         {"exc": requests.exceptions.ConnectionError("[Errno 111] Connection refused")},
         "Domain API lookup failed: "
         'Could not reach api.liveperson.net (connection refused): check "Domain API URL" and "Use system proxy settings".',

@@ -8,14 +8,20 @@
 The first call creates `.venv/` beside this folder and installs the pinned dependencies of pyproject.toml's
 `test` extra into it; later calls reuse it (a stamp of the dependency list decides when to reinstall).
 Then the command re-runs itself inside that virtual environment.
+
+`test` runs with a temporary directory of its own (TMPDIR, for the soak's processes too) and removes it at the end:
+pytest's own folders go with it (`--basetemp DIR` keeps them), and anything else left in it fails the run, so that
+nothing the tests start (the fake's TLS folders, say) can leave files behind in the system's temporary directory.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 import venv
 from pathlib import Path
@@ -43,7 +49,8 @@ def _ensure_venv() -> None:
         print(f"Creating {VENV.relative_to(ROOT)} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("Installing the pinned test dependencies (first run only) ...", flush=True)
-    subprocess.run([str(VENV_PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q", *requirements], check=True)
+    # -qq: pip's errors only (its warnings are about the machine's package index configuration, not this project)
+    subprocess.run([str(VENV_PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-qq", *requirements], check=True)
     for old in VENV.glob(".deps-*"):
         old.unlink()
     stamp.touch()
@@ -57,7 +64,23 @@ def _run_tests(extra: list[str]) -> int:
         "--cov-report=term-missing",
         *extra,
     ]
-    return pytest.main(args)
+    temporary = Path(tempfile.mkdtemp(prefix="liveperson-tests-"))
+    os.environ["TMPDIR"] = str(temporary)
+    tempfile.tempdir = None  # read TMPDIR again
+    try:
+        code = pytest.main(args)
+    finally:
+        left = left_behind(temporary)
+        shutil.rmtree(temporary, ignore_errors=True)
+    if left:
+        print(f"FAILED: the tests left {len(left)} item(s) in the temporary directory (removed now): {', '.join(left)}")
+        return int(code) or 1
+    return int(code)
+
+
+def left_behind(temporary: Path) -> list[str]:
+    """What a test run left in its temporary directory, but pytest's own folder (pytest-of-<user>)."""
+    return sorted(path.name for path in temporary.iterdir() if not path.name.startswith("pytest-of-"))
 
 
 def _run_runner(argv: list[str]) -> int:

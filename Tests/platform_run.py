@@ -7,6 +7,7 @@ An instance lives in a state folder:
     integration_context.json  what demisto.setIntegrationContext saved (cached host and token)
     events.ndjson             every event the platform accepted (stands in for the XSIAM dataset)
     log.txt                   the integration's log lines, one run after another
+    ca.pem                    optional: a CA the instance trusts (the fake's), as an engine trusts custom certificates
 
 `run_command` runs one command in this process; `python -m Tests.platform_run STATE COMMAND [key=value ...]`
 runs it in a fresh process, as the platform does for every scheduled run. Last run and integration context
@@ -29,6 +30,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DOUBLES = ROOT / "Tests" / "doubles"
+CA_BUNDLE = "ca.pem"
 INTEGRATION = ROOT / "Packs" / "LivePerson" / "Integrations" / "LivePersonAuditTrail"
 for _path in (DOUBLES, INTEGRATION):
     if str(_path) not in sys.path:
@@ -136,8 +138,11 @@ def run_command(state: Path, command: str, args: dict[str, str] | None = None, c
         "error": log,
     }
     saved_hooks = {name: getattr(demisto, name) for name in hooks}
-    previous_sink = os.environ.get("XSIAM_SINK_FILE")
-    os.environ["XSIAM_SINK_FILE"] = str(sink)
+    environment = {"XSIAM_SINK_FILE": str(sink)}
+    if (state / CA_BUNDLE).exists():
+        environment["REQUESTS_CA_BUNDLE"] = str(state / CA_BUNDLE)
+    saved_environment = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
     started = time.monotonic()
     clock: VirtualClock | None = None
     try:
@@ -157,10 +162,11 @@ def run_command(state: Path, command: str, args: dict[str, str] | None = None, c
             LivePersonAuditTrail.time = real_time  # type: ignore[assignment]
         for name, hook in saved_hooks.items():
             setattr(demisto, name, hook)
-        if previous_sink is None:
-            os.environ.pop("XSIAM_SINK_FILE", None)
-        else:
-            os.environ["XSIAM_SINK_FILE"] = previous_sink
+        for name, value in saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     outcome.seconds = time.monotonic() - started
     outcome.virtual_seconds = sum(clock.pauses) if clock else 0.0
     outcome.events_sent = _count_lines(sink) - before

@@ -3,12 +3,15 @@
     python3 -m Tests demo                              seeded fake, scheduled runs until drained, lost 0 / duplicated 0
     python3 -m Tests run [--state DIR] COMMAND [k=v]   one command against an instance (default state: .state/local)
 
-An instance is a state folder (see Tests/platform_run.py). `run` uses its params.json; create one from the
-manifest's defaults and your settings with `python3 -m Tests run --state DIR configure key=value ...` (for a real
-account: auth_server_url, account_id, client_id, client_secret), or from environment variables LIVEPERSON_*
-of the same names (LIVEPERSON_CLIENT_SECRET ...). Examples:
+An instance is a state folder (see Tests/platform_run.py). `run` uses its params.json; `configure` writes it from
+the manifest's defaults and your settings, after checking them the way the integration does (a value it would
+refuse is not saved). A real account needs only account_id, client_id and client_secret; they may also come from
+environment variables LIVEPERSON_ACCOUNT_ID, LIVEPERSON_CLIENT_ID, LIVEPERSON_CLIENT_SECRET (likewise
+LIVEPERSON_AUTH_SERVER_URL, _DOMAIN_API_URL, _FIRST_FETCH, _MAX_FETCH). `ca_bundle=PATH` is the runner's own: the
+instance then trusts that CA (the fake's, say).
+Examples:
 
-    python3 -m Tests run configure account_id=12345678 client_id=... client_secret=... auth_server_url=va.sentinel.liveperson.net
+    python3 -m Tests run configure account_id=12345678 client_id=... client_secret=...
     python3 -m Tests run test-module
     python3 -m Tests run fetch-events
     python3 -m Tests run liveperson-get-events limit=5
@@ -35,24 +38,55 @@ ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "Packs" / "LivePerson" / "Integrations" / "LivePersonAuditTrail" / "LivePersonAuditTrail.yml"
 SETTLE_SECONDS = 120  # the manifest's default settle delay: records younger than this wait for a later run
 SETTINGS_FROM_ENV = ("auth_server_url", "account_id", "client_id", "client_secret", "domain_api_url", "first_fetch", "max_fetch")
+DEFAULT_STATE = str(ROOT / ".state" / "local")
+RUN_COMMANDS = ("configure", "test-module", "fetch-events", "liveperson-get-events")
+# Names `configure` takes besides the manifest's parameters: the two halves of `credentials`, and the runner's CA.
+RUNNER_SETTINGS = ("client_id", "client_secret", "ca_bundle")
+
+
+class ConfigurationError(Exception):
+    """`configure` was given something the instance must not be saved with."""
 
 
 # ------------------------------------------------------------------ instances
 
 
+def manifest_parameters() -> list[dict[str, Any]]:
+    return list(yaml.safe_load(MANIFEST.read_text())["configuration"])
+
+
 def manifest_defaults() -> dict[str, Any]:
     """The instance a user gets by leaving every setting at the manifest's default."""
-    manifest = yaml.safe_load(MANIFEST.read_text())
     params: dict[str, Any] = {}
-    for parameter in manifest["configuration"]:
+    for parameter in manifest_parameters():
         if "defaultvalue" in parameter:
             value = parameter["defaultvalue"]
             params[parameter["name"]] = value == "true" if parameter["type"] == 8 else value
     return params
 
 
+def check_settings(params: dict[str, Any]) -> None:
+    """Reads the settings as the integration does; raises ConfigurationError with its message if it would refuse them."""
+    import LivePersonAuditTrail  # noqa: PLC0415 - on the path once platform_run is imported
+
+    try:
+        LivePersonAuditTrail.Settings.from_params(params)
+    except LivePersonAuditTrail.SettingError as error:
+        raise ConfigurationError(str(error)) from error
+
+
 def configure(state: Path, settings: dict[str, Any]) -> dict[str, Any]:
-    """Writes params.json: the manifest's defaults, then the given settings (client_id/secret form the credentials)."""
+    """Writes params.json: the manifest's defaults, what was saved before, then the given settings, once they pass the
+    integration's own checks (client_id/secret form the credentials; ca_bundle is copied to the state as ca.pem)."""
+    settings = dict(settings)
+    names = [parameter["name"] for parameter in manifest_parameters()]
+    unknown = sorted(set(settings) - set(names) - set(RUNNER_SETTINGS))
+    if unknown:
+        known = ", ".join(name for name in [*names, *RUNNER_SETTINGS] if name != "credentials")
+        raise ConfigurationError(f"Unknown setting {', '.join(unknown)}: the settings are {known}.")
+    ca_bundle = settings.pop("ca_bundle", None)
+    if ca_bundle is not None and not Path(ca_bundle).is_file():
+        raise ConfigurationError(f'"ca_bundle" must be a CA certificate file; there is no file at {ca_bundle}.')
     params = manifest_defaults()
     params.update(json.loads((state / "params.json").read_text()) if (state / "params.json").exists() else {})
     for key in SETTINGS_FROM_ENV:
@@ -66,14 +100,20 @@ def configure(state: Path, settings: dict[str, Any]) -> dict[str, Any]:
     if credentials:
         params["credentials"] = credentials
     params.update(settings)
+    check_settings(params)
     state.mkdir(parents=True, exist_ok=True)
     (state / "params.json").write_text(json.dumps(params, indent=1, sort_keys=True))
+    if ca_bundle is not None:
+        shutil.copyfile(ca_bundle, state / platform_run.CA_BUNDLE)
     return params
 
 
 def configure_for_fake(state: Path, fake: Any, **settings: Any) -> dict[str, Any]:
-    """An instance of the manifest's defaults that talks to the fake LivePerson, plus the given settings."""
-    endpoints = {"auth_server_url": fake.host, "domain_api_url": fake.url, "account_id": fake.account_id}
+    """An instance of the manifest's defaults that talks to the fake LivePerson, plus the given settings.
+
+    As a new user's: account ID, client ID and secret; the Sentinel host is found through the (fake's) Domain API.
+    """
+    endpoints = {"domain_api_url": fake.url, "account_id": fake.account_id, "ca_bundle": fake.ca_bundle}
     credentials = {"client_id": fake.client_id, "client_secret": fake.client_secret}
     return configure(state, {**endpoints, **credentials, **settings})
 
@@ -108,6 +148,27 @@ def compare(expected: Iterable[dict[str, Any]], delivered: Iterable[dict[str, An
     return lost, duplicated
 
 
+def collected_up_to(events: list[dict[str, Any]]) -> str:
+    """Where collection stands, as a SOC engineer reads it: the change time of the newest event delivered."""
+    if not events:
+        return "nothing collected yet"
+    newest = max(str(event.get("_time", "")) for event in events)
+    return f"collected up to {newest[:19].replace('T', ' ')} UTC"
+
+
+def found_hosts(state: Path) -> str:
+    """The hosts the instance found through the Domain API (from its integration context), in words."""
+    context = (
+        json.loads((state / "integration_context.json").read_text()) if (state / "integration_context.json").exists() else {}
+    )
+    hosts = [
+        f"{label} at {entry['value']}"
+        for label, key in (("Audit Trail", "audit_host"), ("Sentinel", "sentinel_host"))
+        if isinstance(entry := context.get(key), dict) and entry.get("value")
+    ]
+    return "the Domain API found " + " and ".join(hosts) if hosts else "no host found through the Domain API"
+
+
 # ------------------------------------------------------------------ the demo
 
 
@@ -116,11 +177,18 @@ def progress_bar(done: int, total: int, width: int = 30) -> str:
     return "[" + "#" * filled + "." * (width - filled) + f"] {done}/{total}"
 
 
-def cursor_summary(state: Path) -> str:
-    cursor = json.loads((state / "last_run.json").read_text()) if (state / "last_run.json").exists() else {}
-    if not cursor:
-        return "cursor: none"
-    return f"delivered up to {cursor.get('last') or 'nothing yet'}"
+def left_out(fake: Any, since: datetime, params: dict[str, Any]) -> str:
+    """Which of the fake's records the instance's settings leave out, and which setting does it, in words."""
+    lpa, automatic = bool(params.get("lpa", True)), bool(params.get("automatic_updates", False))
+    selected = len(fake.expected(since=since, lpa=lpa, automatic_updates=automatic))
+    reasons = []
+    if not automatic:
+        count = len(fake.expected(since=since, lpa=lpa, automatic_updates=True)) - selected
+        reasons.append(f'{count} automatic updates, as "Include automatic updates" is off')
+    if not lpa:
+        count = len(fake.expected(since=since, lpa=True, automatic_updates=automatic)) - selected
+        reasons.append(f'{count} changes by LivePerson administrators, as "Include changes made by ... (LPA)" is off')
+    return "; ".join(reasons) or "none"
 
 
 def demo(arguments: argparse.Namespace) -> int:
@@ -134,34 +202,53 @@ def demo(arguments: argparse.Namespace) -> int:
     with FakeLivePerson(seed=arguments.seed, client_secret=arguments.client_secret) as fake:
         rng = data.make_rng(arguments.seed)
         fake.add_records(data.generate_backlog(start, now, arguments.per_day, rng))
-        print(f"  {len(fake.records)} records at {fake.url} (CA: {fake.ca_bundle})")
-        os.environ["REQUESTS_CA_BUNDLE"] = fake.ca_bundle
         configure_for_fake(state, fake, first_fetch=f"{arguments.days + 1} days", isFetchEvents=True)
-        print(f"Instance: manifest defaults + the fake's endpoints, state in {state}/\n")
-
-        outcome = platform_run.run_command(state, "test-module")
-        print(f"test-module: {platform_run.readable(outcome.results[-1]) if outcome.results else outcome.error}\n")
-        if not outcome.ok or outcome.results[-1] != "ok":
-            return 1
-
         params = json.loads((state / "params.json").read_text())
         since = datetime.now(UTC) - timedelta(days=arguments.days + 1)
+
+        def selected() -> int:
+            return len(fake.expected(since=since, lpa=params.get("lpa", True), automatic_updates=False))
+
+        total = selected()
+        print(f"  {len(fake.records)} records at {fake.url}; the instance's settings select {total} of them.")
+        print(f"  Left out: {left_out(fake, since, params)}.")
+        print(f"Instance: only account ID, client ID and secret, the fake's Domain API URL and its CA; state in {state}/\n")
+
+        outcome = platform_run.run_command(state, "test-module")
+        print(f"test-module: {platform_run.readable(outcome.results[-1]) if outcome.results else outcome.error}")
+        if not outcome.ok or outcome.results[-1] != "ok":
+            return 1
+        print(f"  ({found_hosts(state)})\n")
+
+        print(
+            "Each cycle is one scheduled fetch-events run (every minute on the platform). Before each of the first "
+            f"{arguments.append_cycles} runs, new changes arrive in the fake: the number to collect grows by them."
+        )
         cycle, quiet_cycles = 0, 0
         while quiet_cycles < 2 and cycle < arguments.max_cycles:
             cycle += 1
+            arrived = 0
             if cycle <= arguments.append_cycles:
                 fake.add_records(data.live_traffic(datetime.now(UTC), rng))
+                previous, total = total, selected()
+                arrived = total - previous
             calls_before = Counter(entry.endpoint for entry in fake.requests)
             # After the arrivals, the platform's later runs come a few minutes on: past the settle delay.
             clock_at = None if cycle <= arguments.append_cycles else time.time() + SETTLE_SECONDS + 60
+            if cycle == arguments.append_cycles + 1:
+                print(
+                    f"  (Changes are collected once they are {SETTLE_SECONDS} s old, the settle delay, so that one "
+                    "LivePerson shows late is still collected once: the runs below are a few minutes later.)"
+                )
             outcome = platform_run.run_command(state, "fetch-events", clock_at=clock_at)
             calls = Counter(entry.endpoint for entry in fake.requests) - calls_before
-            expected_total = len(fake.expected(since=since, lpa=params.get("lpa", True), automatic_updates=False))
-            delivered = len(delivered_events(state))
+            delivered = delivered_events(state)
             print(
-                f"cycle {cycle:2d} {progress_bar(delivered, expected_total)}  sent {outcome.events_sent:5d}"
+                f"cycle {cycle:2d} {progress_bar(len(delivered), total)} {f'+{arrived} new' if arrived else '':>8}"
+                f"  sent {outcome.events_sent:5d}"
                 f"  API calls {sum(calls.values()):3d} (domain {calls['domain']}, token {calls['token']}, audit {calls['audit']})"
-                f"  {outcome.seconds:5.2f} s  {cursor_summary(state)}" + (f"  ERROR {outcome.error}" if outcome.error else ""),
+                f"  {outcome.seconds:5.2f} s  {collected_up_to(delivered)}"
+                + (f"  ERROR {outcome.error}" if outcome.error else ""),
                 flush=True,
             )
             quiet_cycles = quiet_cycles + 1 if outcome.events_sent == 0 and cycle > arguments.append_cycles else 0
@@ -172,9 +259,12 @@ def demo(arguments: argparse.Namespace) -> int:
             print(platform_run.readable(entry))
 
         expected = fake.expected(since=since, lpa=params.get("lpa", True), automatic_updates=False)
-        lost, duplicated = compare(expected, delivered_events(state))
-        count = len(delivered_events(state))
-        print(f"Verification: {len(expected)} records in the fake, {count} delivered: lost {lost}, duplicated {duplicated}")
+        delivered = delivered_events(state)
+        lost, duplicated = compare(expected, delivered)
+        print(
+            f"Verification: the fake holds {len(fake.records)} records, the settings select {len(expected)} of them "
+            f"(left out: {left_out(fake, since, params)}); {len(delivered)} delivered: lost {lost}, duplicated {duplicated}"
+        )
         return 0 if lost == 0 and duplicated == 0 else 1
 
 
@@ -184,17 +274,30 @@ def demo(arguments: argparse.Namespace) -> int:
 def run(arguments: argparse.Namespace) -> int:
     state = Path(arguments.state)
     if arguments.command == "configure":
-        params = configure(state, platform_run.parse_args(arguments.args))
+        try:
+            params = configure(state, platform_run.parse_args(arguments.args))
+        except ConfigurationError as error:
+            print(f"configure: {error} Nothing was saved.")
+            return 1
         shown = {key: ("<set>" if key == "credentials" else value) for key, value in params.items()}
         print(json.dumps(shown, indent=1, sort_keys=True))
         return 0
     if not (state / "params.json").exists():
-        configure(state, {})
+        try:
+            configure(state, {})
+        except ConfigurationError as error:
+            print(
+                f"No instance in {state} yet ({error}). Configure one first:\n"
+                f"  python3 -m Tests run{'' if arguments.state == DEFAULT_STATE else f' --state {state}'} configure "
+                "account_id=... client_id=... client_secret=..."
+            )
+            return 1
     outcome = platform_run.run_command(state, arguments.command, platform_run.parse_args(arguments.args))
     for entry in outcome.results:
         print(platform_run.readable(entry))
     status = "ok" if outcome.ok else "error"
-    print(f"[{arguments.command}: {status}, {outcome.events_sent} events sent, {outcome.seconds:.2f} s; {cursor_summary(state)}]")
+    where = found_hosts(state) if arguments.command == "test-module" else collected_up_to(delivered_events(state))
+    print(f"[{arguments.command}: {status}, {outcome.events_sent} events sent, {outcome.seconds:.2f} s; {where}]")
     return 0 if outcome.ok else 1
 
 
@@ -211,11 +314,19 @@ def main(argv: list[str]) -> int:
     demo_parser.add_argument("--max-cycles", type=int, default=30)
     demo_parser.add_argument("--state", default=str(ROOT / ".state" / "demo"))
     demo_parser.add_argument("--client-secret", default=None, help="the fake's client secret (default: a random one)")
-    run_parser = commands.add_parser("run", help="one command against an instance")
-    run_parser.add_argument("--state", default=str(ROOT / ".state" / "local"))
-    run_parser.add_argument("command", help="configure, test-module, fetch-events or liveperson-get-events")
-    run_parser.add_argument("args", nargs="*", help="key=value arguments")
+    run_parser = commands.add_parser(
+        "run",
+        help="one command against an instance",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run_parser.add_argument("--state", default=DEFAULT_STATE, help="the instance's folder (default: .state/local)")
+    run_parser.add_argument("command", nargs="?", choices=RUN_COMMANDS, help="what to run")
+    run_parser.add_argument("args", nargs="*", metavar="key=value", help="settings for configure, arguments for a command")
     arguments = parser.parse_args(argv)
+    if arguments.mode == "run" and arguments.command is None:
+        run_parser.print_help()
+        return 2
     started = time.monotonic()
     code = demo(arguments) if arguments.mode == "demo" else run(arguments)
     if arguments.mode == "demo":

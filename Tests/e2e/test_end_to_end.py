@@ -7,6 +7,7 @@ Retry pauses run on a virtual clock so the suite stays fast; everything else is 
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -274,3 +275,59 @@ def test_fresh_process_run_like_the_platform(fake: FakeLivePerson, instance: Pat
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["ok"] and summary["sent"] > 0
     assert json.loads((instance / "last_run.json").read_text())["last"]
+
+
+def test_account_id_and_api_key_alone_pass_test_module_and_fetch(
+    fake: FakeLivePerson, tmp_path: Path, clock: VirtualClock
+) -> None:
+    """
+    Given an instance configured as a new user does: account ID, client ID and secret (plus where the fake is)
+    When test-module runs, then fetch-events before and after new changes arrive
+    Then the Sentinel host is found through the Domain API, test-module answers ok and the new changes are delivered
+    """
+    state = tmp_path / "new-user"
+    params = runner.configure_for_fake(state, fake)
+    defaults = runner.manifest_defaults()
+    assert {key for key, value in params.items() if defaults.get(key) != value} == {"account_id", "credentials", "domain_api_url"}
+    assert platform_run.run_command(state, "test-module").results == ["ok"]
+    assert any(entry.path.endswith("/service/sentinel/baseURI.json") for entry in fake.requests)
+    assert calls(fake, 0)["token"] == 1
+    assert platform_run.run_command(state, "fetch-events").ok
+    changes = data.live_traffic(datetime.now(UTC), data.make_rng(10))
+    fake.add_records(changes)
+    clock.offset += 300  # the next runs, a few minutes later
+    outcome = platform_run.run_command(state, "fetch-events")
+    assert outcome.ok, outcome.error
+    assert outcome.events_sent == len(changes)
+    assert runner.compare(fake.expected(), runner.delivered_events(state)) == (0, 0)
+
+
+def test_a_given_sentinel_host_is_used_without_asking_the_domain_api(fake: FakeLivePerson, instance: Path) -> None:
+    """
+    Given an instance that sets the Sentinel host
+    When test-module runs
+    Then it answers ok, and the Domain API is asked for the Audit Trail's host only
+    """
+    runner.configure(instance, {"auth_server_url": f"https://{fake.host}"})
+    assert platform_run.run_command(instance, "test-module").results == ["ok"]
+    services = [entry.path.split("/service/")[1] for entry in fake.requests if entry.endpoint == "domain"]
+    assert services == ["accountConfigReadOnly/baseURI.json"]
+
+
+def test_test_module_against_a_closed_port_answers_at_once(tmp_path: Path, fake: FakeLivePerson, clock: VirtualClock) -> None:
+    """
+    Given an instance whose Domain API URL points at a port where nothing listens
+    When test-module runs
+    Then it answers with one try, no retry pause, naming the host and the setting to check, and no "next run"
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    state = tmp_path / "closed"
+    runner.configure_for_fake(state, fake, domain_api_url=f"https://127.0.0.1:{closed}")
+    answer = platform_run.run_command(state, "test-module").results[-1]
+    assert answer == (
+        f'Domain API lookup failed: Could not reach 127.0.0.1:{closed} (connection refused): check "Domain API URL" and '
+        '"Use system proxy settings".'
+    )
+    assert clock.pauses == []

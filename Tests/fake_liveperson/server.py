@@ -21,6 +21,7 @@ import shutil
 import socket
 import ssl
 import struct
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -35,7 +36,7 @@ import graphql
 import pytz
 
 from Tests.fake_liveperson import data
-from Tests.fake_liveperson.tls import make_certificates
+from Tests.fake_liveperson.tls import server_context
 
 SCHEMA_PATH = Path(__file__).with_name("audit_schema.graphql")
 ACCOUNT_PATTERN = re.compile(r"[a-zA-Z0-9_]{1,20}")
@@ -165,16 +166,21 @@ class FakeLivePerson:
 
     # -- life cycle
 
-    def start(self) -> FakeLivePerson:
-        ca, cert, key = make_certificates()
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    def start(self, port: int = 0) -> FakeLivePerson:
+        """Serves on 127.0.0.1 (on `port`, or a free one), trusting the CA bundle written into a new temporary folder."""
+        tls_folder = Path(tempfile.mkdtemp(prefix="fake-liveperson-tls-"))
+        self.ca_bundle = str(tls_folder / "ca.pem")  # from now on stop() removes the folder
+        try:
+            context, _ = server_context(tls_folder)
+            handler = type("Handler", (_Handler,), {"fake": self})
+            self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        except BaseException:
+            self.stop()
+            raise
         self._server.daemon_threads = True
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         port = self._server.server_address[1]
-        self.ca_bundle, self.host, self.url = str(ca), f"127.0.0.1:{port}", f"https://127.0.0.1:{port}"
+        self.host, self.url = f"127.0.0.1:{port}", f"https://127.0.0.1:{port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-liveperson", daemon=True)
         self._thread.start()
         return self
@@ -184,8 +190,9 @@ class FakeLivePerson:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-        if self.ca_bundle:  # the throwaway CA and the server's private key: nothing is left behind
-            shutil.rmtree(Path(self.ca_bundle).parent, ignore_errors=True)
+        if self.ca_bundle:
+            shutil.rmtree(Path(self.ca_bundle).parent, ignore_errors=True)  # the folder start() made
+            self.ca_bundle = ""
 
     def __enter__(self) -> FakeLivePerson:
         return self.start()

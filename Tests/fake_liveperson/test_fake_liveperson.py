@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -211,3 +213,20 @@ def test_faults_and_the_request_log(fake: FakeLivePerson) -> None:
     assert [entry.fault for entry in audits] == ["status", "graphql_errors", "no_data", "malformed_json", "reset", None]
     assert audits[-1].audit_args == {"first": 1}
     assert fake.count("token") == 1
+
+
+def test_no_private_key_on_disk_and_nothing_left_after_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Given a fake LivePerson started and stopped, and one whose start fails (its port is taken)
+    When the temporary directory is looked at while the first serves and after both stopped
+    Then only the CA certificate is on disk while it serves (no private key), and nothing is left afterwards
+    """
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with FakeLivePerson() as fake:
+        assert [path.relative_to(tmp_path).parts[1:] for path in tmp_path.rglob("*") if path.is_file()] == [("ca.pem",)]
+        assert Path(fake.ca_bundle).parent.name.startswith("fake-liveperson-tls-")
+        assert "PRIVATE KEY" not in Path(fake.ca_bundle).read_text()
+        assert requests.get(f"{fake.url}/nowhere", verify=fake.ca_bundle, timeout=10).status_code == 404
+        with pytest.raises(OSError):
+            FakeLivePerson().start(port=int(fake.host.rsplit(":", 1)[1]))
+    assert list(tmp_path.iterdir()) == []

@@ -1,10 +1,14 @@
-"""A throwaway certificate authority and a server certificate for 127.0.0.1 and localhost, made at start."""
+"""A throwaway certificate authority and a server certificate for 127.0.0.1 and localhost, made at start.
+
+Only the CA certificate stays on disk (clients need it to trust the fake); the CA's key never reaches the disk, and
+the server's key only while the server's TLS context loads it.
+"""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
-import tempfile
+import ssl
 from pathlib import Path
 
 from cryptography import x509
@@ -17,9 +21,20 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def make_certificates(folder: Path | None = None) -> tuple[Path, Path, Path]:
-    """Writes ca.pem, server.pem and server-key.pem into a new temporary folder; returns their paths."""
-    folder = folder or Path(tempfile.mkdtemp(prefix="fake-liveperson-tls-"))
+def server_context(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A TLS server context for the fake, and the CA bundle that trusts it (folder/ca.pem, left for the caller)."""
+    ca, cert, key = make_certificates(folder)
+    try:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+    finally:
+        key.unlink()  # loaded: the private key is not needed on disk any more
+        cert.unlink()
+    return context, ca
+
+
+def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """Writes ca.pem, server.pem and server-key.pem (readable by the owner only) into folder; returns their paths."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
@@ -54,6 +69,7 @@ def make_certificates(folder: Path | None = None) -> tuple[Path, Path, Path]:
     ca_path, cert_path, key_path = folder / "ca.pem", folder / "server.pem", folder / "server-key.pem"
     ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     cert_path.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    key_path.touch(mode=0o600)
     key_path.write_bytes(
         server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )

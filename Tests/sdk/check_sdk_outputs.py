@@ -163,7 +163,7 @@ def test_integration_readme_is_the_generated_one_plus_sections() -> None:
     for heading in ("## Prerequisites", "## Troubleshooting", "#### Command example", "#### Human Readable Output"):
         assert heading in text
     troubleshooting = text[text.index("## Troubleshooting") :]
-    for topic in ("403", "429", "region (va, lo or sy)", "Time zones"):
+    for topic in ("403", "429", "Authorization server (Sentinel) host", "Could not reach", "Time zones"):
         assert topic in troubleshooting, topic
 
 

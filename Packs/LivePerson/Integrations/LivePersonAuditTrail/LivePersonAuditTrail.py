@@ -15,6 +15,7 @@ import re
 import struct
 import time
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -32,7 +33,11 @@ from dateutil.relativedelta import relativedelta
 VENDOR = "liveperson"
 PRODUCT = "liveengage"
 INTEGRATION_NAME = "LivePerson Audit Trail"
+SENTINEL_SETTING = "Authorization server (Sentinel) host"
 AUDIT_SERVICE = "accountConfigReadOnly"
+SENTINEL_SERVICE = "sentinel"
+# The Domain API services the collector looks up, and the integration-context key each one's host is cached under.
+SERVICE_CACHE_KEYS = {AUDIT_SERVICE: "audit_host", SENTINEL_SERVICE: "sentinel_host"}
 
 # Every field the Audit Trail documents; actionType is only on LivePerson's older pages, so the client drops it
 # (and remembers that) if the API ever rejects it.
@@ -81,6 +86,7 @@ DOMAIN_CACHE_SECONDS = 4 * 60 * 60  # the account-to-host mapping changes rarely
 TOKEN_RENEW_MARGIN_SECONDS = 60
 DEFAULT_TOKEN_LIFETIME_SECONDS = 3600
 REQUEST_TIMEOUT_SECONDS = 30
+TEST_TIMEOUT_SECONDS = 10  # test-module tries each call once and answers while the user waits
 # LivePerson's retry policy: 5xx three times after about 5, 10 and 15 s; 429 after at least 1 s, smoothing traffic.
 SERVER_ERROR_PAUSES = (5, 10, 15)
 RATE_LIMIT_PAUSES = (1, 2, 4, 8, 15)
@@ -99,6 +105,10 @@ class LivePersonError(Exception):
 
 class SettingError(LivePersonError):
     """A setting or command argument is wrong: the message names it and says what is expected."""
+
+
+class ServiceNotFoundError(SettingError):
+    """A host answered 404 for a LivePerson service: a wrong host setting, or a cached host that has moved."""
 
 
 class AuthenticationError(LivePersonError):
@@ -156,12 +166,15 @@ class AuditFilters:
 
 @dataclass(frozen=True)
 class Settings:
-    """The instance settings, validated once: every later step can trust them."""
+    """The instance settings, validated once: every later step can trust them.
 
-    sentinel_host: str
+    `sentinel_host` None means "find it": the account's sentinel service, through the Domain API.
+    """
+
     account_id: str
     client_id: str
     client_secret: str = field(repr=False)
+    sentinel_host: str | None = None
     domain_api_url: str = DEFAULT_DOMAIN_API_URL
     verify: bool = True
     proxy: bool = False
@@ -176,10 +189,10 @@ class Settings:
         now = now or utc_now()
         credentials = credentials_param(params)
         return cls(
-            sentinel_host=parse_host(params.get("auth_server_url"), "Authorization server (Sentinel) host"),
             account_id=parse_account_id(params.get("account_id")),
             client_id=parse_required_text(credentials.get("identifier"), "Client ID"),
             client_secret=parse_required_text(credentials.get("password"), "Client secret"),
+            sentinel_host=parse_optional_host(params.get("auth_server_url"), SENTINEL_SETTING),
             domain_api_url=parse_https_url(params.get("domain_api_url") or DEFAULT_DOMAIN_API_URL, "Domain API URL"),
             verify=not parse_bool(params.get("insecure"), "Trust any certificate (not secure)", False),
             proxy=parse_bool(params.get("proxy"), "Use system proxy settings", False),
@@ -240,6 +253,11 @@ def parse_host(value: Any, name: str) -> str:
             f'"{name}" must be a host name such as va.sentinel.liveperson.net, without a path, query or spaces; got "{text}".'
         )
     return host
+
+
+def parse_optional_host(value: Any, name: str) -> str | None:
+    """A host as parse_host reads it, or None when the setting is left empty."""
+    return None if _is_blank(value) else parse_host(value, name)
 
 
 def parse_https_url(value: Any, name: str) -> str:
@@ -359,31 +377,33 @@ class ContextCache:
 
 
 class DomainResolver:
-    """Finds the host of the account's Audit Trail service through LivePerson's Domain API, cached for hours."""
-
-    CACHE_KEY = "audit_host"
+    """Finds where the account's LivePerson services live through LivePerson's Domain API, cached for hours per service."""
 
     def __init__(self, domain_api_url: str, account_id: str, cache: ContextCache, get_json: Callable[[str, str], dict]):
-        self._url = (
-            f"{domain_api_url}/api/account/{urllib.parse.quote(account_id)}/service/{AUDIT_SERVICE}/baseURI.json?version=1.0"
-        )
+        self._services_url = f"{domain_api_url}/api/account/{urllib.parse.quote(account_id)}/service"
         self._scope = f"{domain_api_url}|{account_id}"
         self._cache = cache
         self._get_json = get_json
+        self._asked_this_run: set[str] = set()
+
+    def host(self, service: str) -> tuple[str, bool]:
+        """The service's host, and whether it may be stale: cached by an earlier run, not asked for by this one."""
+        cached = self._cache.get(SERVICE_CACHE_KEYS[service], self._scope)
+        if isinstance(cached, str) and cached:
+            return cached, service not in self._asked_this_run
+        return self.refresh(service), False
 
     def audit_host(self) -> tuple[str, bool]:
-        """The host, and whether it came from the cache (a cached host may be stale)."""
-        cached = self._cache.get(self.CACHE_KEY, self._scope)
-        if isinstance(cached, str) and cached:
-            return cached, True
-        return self.refresh(), False
+        return self.host(AUDIT_SERVICE)
 
-    def refresh(self) -> str:
-        answer = self._get_json(self._url, "Domain API")
+    def refresh(self, service: str = AUDIT_SERVICE) -> str:
+        """Asks the Domain API afresh and caches the answer."""
+        answer = self._get_json(f"{self._services_url}/{service}/baseURI.json?version=1.0", service)
         host = answer.get("baseURI") if isinstance(answer, dict) else None
         if not isinstance(host, str) or not HOST_PATTERN.fullmatch(host):
-            raise ResponseFormatError(f"The Domain API did not give a host for the {AUDIT_SERVICE} service of the account.")
-        self._cache.put(self.CACHE_KEY, self._scope, host, time.time() + DOMAIN_CACHE_SECONDS)
+            raise ResponseFormatError(f"The Domain API did not give a host for the {service} service of the account.")
+        self._cache.put(SERVICE_CACHE_KEYS[service], self._scope, host, time.time() + DOMAIN_CACHE_SECONDS)
+        self._asked_this_run.add(service)
         return host
 
 
@@ -417,37 +437,62 @@ def jwt_expiry(token: str) -> float | None:
 
 
 class TokenProvider:
-    """Bearer tokens from LivePerson Sentinel (OAuth 2.0 client credentials), cached until shortly before expiry."""
+    """Bearer tokens from LivePerson Sentinel (OAuth 2.0 client credentials), cached until shortly before expiry.
+
+    Sentinel's host is the one the instance sets, or else the account's sentinel service found through the Domain API.
+    """
 
     CACHE_KEY = "access_token"
 
     def __init__(
         self,
-        sentinel_host: str,
-        account_id: str,
-        client_id: str,
-        client_secret: str,
+        settings: Settings,
         cache: ContextCache,
-        post_form: Callable[[str, dict[str, str]], dict],
+        resolver: DomainResolver,
+        post_form: Callable[[str, dict[str, str], bool], dict],
     ):
-        self._url = f"https://{sentinel_host}/sentinel/api/v2/account/{urllib.parse.quote(account_id)}/app/token"
-        self._scope = f"{sentinel_host}|{account_id}|{client_id}"
-        self._form = {"client_id": client_id, "client_secret": client_secret, "grant_type": "client_credentials"}
+        self._given_host = settings.sentinel_host
+        self._account = urllib.parse.quote(settings.account_id)
+        # A token does not depend on which Sentinel host issued it, so a discovered host is left out of the scope:
+        # steady runs then never need the Domain API.
+        self._scope = f"{settings.sentinel_host or SENTINEL_SERVICE}|{settings.account_id}|{settings.client_id}"
+        self._form = {
+            "client_id": settings.client_id,
+            "client_secret": settings.client_secret,
+            "grant_type": "client_credentials",
+        }
         self._cache = cache
+        self._resolver = resolver
         self._post_form = post_form
+
+    def host(self) -> tuple[str, bool]:
+        """Sentinel's host, and whether it is a cached Domain API answer (which may be stale)."""
+        if self._given_host:
+            return self._given_host, False
+        return self._resolver.host(SENTINEL_SERVICE)
 
     def bearer(self) -> str:
         cached = self._cache.get(self.CACHE_KEY, self._scope)
         return cached if isinstance(cached, str) and cached else self.renew()
 
     def renew(self) -> str:
-        answer = self._post_form(self._url, self._form)
+        host, from_cache = self.host()
+        try:
+            answer = self._post_form(self._token_url(host), self._form, not from_cache)
+        except (ConnectionFailedError, ServiceNotFoundError):
+            if not from_cache:
+                raise
+            # A cached host that cannot be reached, or no longer serves tokens, may have moved: ask once more.
+            answer = self._post_form(self._token_url(self._resolver.refresh(SENTINEL_SERVICE)), self._form, True)
         token = answer.get("access_token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token.strip():
             raise ResponseFormatError("LivePerson Sentinel answered without an access_token.")
         expires_at = time.time() + token_lifetime(answer, token) - TOKEN_RENEW_MARGIN_SECONDS
         self._cache.put(self.CACHE_KEY, self._scope, token, expires_at)
         return token
+
+    def _token_url(self, host: str) -> str:
+        return f"https://{host}/sentinel/api/v2/account/{self._account}/app/token"
 
 
 """ GRAPHQL QUERY BUILDER """
@@ -579,6 +624,26 @@ def _keep_response(response: requests.Response) -> None:
     """An error handler for BaseClient._http_request that returns every answer, so the status is judged here."""
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard one API call tries before it gives up."""
+
+    timeout: float
+    server_error_pauses: tuple[float, ...]
+    rate_limit_pauses: tuple[float, ...]
+    retry_connection_errors: bool
+
+    @property
+    def retries(self) -> bool:
+        return bool(self.server_error_pauses or self.rate_limit_pauses or self.retry_connection_errors)
+
+
+# Scheduled runs follow LivePerson's retry policy; the next run resumes when they give up.
+RETRY_AS_ADVISED = RetryPolicy(REQUEST_TIMEOUT_SECONDS, SERVER_ERROR_PAUSES, RATE_LIMIT_PAUSES, retry_connection_errors=True)
+# test-module answers while the user waits: one try per call, a short timeout, and a message that says what to check.
+TRY_ONCE = RetryPolicy(TEST_TIMEOUT_SECONDS, (), (), retry_connection_errors=False)
+
+
 class AuditTrailClient(BaseClient):
     """Talks to LivePerson: Domain API, Sentinel and the Audit Trail, with LivePerson's retry policy.
 
@@ -594,89 +659,118 @@ class AuditTrailClient(BaseClient):
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
         time_budget: float = RUN_TIME_BUDGET_SECONDS,
+        policy: RetryPolicy = RETRY_AS_ADVISED,
     ):
-        super().__init__(
-            base_url=settings.domain_api_url, verify=settings.verify, proxy=settings.proxy, timeout=REQUEST_TIMEOUT_SECONDS
-        )
+        super().__init__(base_url=settings.domain_api_url, verify=settings.verify, proxy=settings.proxy, timeout=policy.timeout)
         self._settings = settings
+        self._policy = policy
         self._cache = cache or ContextCache()
         self._clock = clock or time.monotonic
         self._sleep = sleep or time.sleep
         self._deadline = self._clock() + time_budget
         self.resolver = DomainResolver(settings.domain_api_url, settings.account_id, self._cache, self._get_json)
-        self.tokens = TokenProvider(
-            settings.sentinel_host, settings.account_id, settings.client_id, settings.client_secret, self._cache, self._post_form
-        )
+        self.tokens = TokenProvider(settings, self._cache, self.resolver, self._post_form)
         self.pages = PageSizeLearner(self._cache, settings.account_id)
         self.calls = 0
         self.last_total: int | None = None  # X-Total-Count of the last audit answer (of the page or the whole match)
 
+    def look_up_hosts(self) -> dict[str, str]:
+        """Asks the Domain API afresh for each host the instance does not set: the Audit Trail's, and Sentinel's."""
+        services = [AUDIT_SERVICE] if self._settings.sentinel_host else [AUDIT_SERVICE, SENTINEL_SERVICE]
+        hosts = {service: self.resolver.refresh(service) for service in services}
+        demisto.info("The Domain API gave: " + ", ".join(f"{service} at {host}" for service, host in hosts.items()))
+        return hosts
+
     # -- one API call with the retry policy --------------------------------------------------------------
 
     def _send(self, method: str, url: str, retry_connection_errors: bool = True, **kwargs: Any) -> requests.Response:
-        """Sends one request; retries 429, 5xx and network failures as LivePerson advises, within the run's time budget."""
-        server_errors = rate_limits = 0
+        """Sends one request; retries 429, 5xx and network failures as the policy says, within the run's time budget."""
+        host = urllib.parse.urlsplit(url).netloc
+        retries: Counter[str] = Counter()
         while True:
             self.calls += 1
             try:
                 response = self._http_request(method, full_url=url, resp_type="response", error_handler=_keep_response, **kwargs)
             except (DemistoException, requests.exceptions.RequestException) as error:
-                if is_configuration_failure(error):  # a certificate or proxy problem: retrying cannot help
+                if is_tls_or_proxy_failure(error):  # the certificate or proxy settings must change: retrying cannot help
+                    raise ConnectionFailedError(f"Could not connect to {host}: {short_reason(error)}") from error
+                retry = retry_connection_errors and self._policy.retry_connection_errors
+                if is_unresolvable_host(error) or not retry:  # a host name that does not resolve will not soon either
                     raise ConnectionFailedError(
-                        f"Could not connect to {urllib.parse.urlsplit(url).netloc}: {short_reason(error)}"
-                    ) from error
-                if not retry_connection_errors:
-                    raise ConnectionFailedError(
-                        f"Could not reach {urllib.parse.urlsplit(url).netloc}: {short_reason(error)}"
+                        f"Could not reach {host} ({connection_problem(error, self._policy.timeout)}): {self._what_to_check(host)}"
                     ) from error
                 problem, response = f"network failure ({short_reason(error)})", None
             else:
-                if response.status_code == 429:
-                    problem = "rate limited (429)"
-                elif response.status_code >= 500:
-                    problem = f"server error ({response.status_code})"
-                else:
+                if response.status_code != 429 and response.status_code < 500:
                     return response
-            if response is not None and response.status_code == 429:
-                pause = max(RATE_LIMIT_PAUSES[min(rate_limits, len(RATE_LIMIT_PAUSES) - 1)], retry_after(response))
-                rate_limits += 1
-            elif server_errors < len(SERVER_ERROR_PAUSES):
-                pause = SERVER_ERROR_PAUSES[server_errors]
-                server_errors += 1
-            else:
-                raise TransientError(f"LivePerson kept failing: {problem} after {server_errors} retries. The next run resumes.")
-            if self._clock() + pause > self._deadline:
-                raise TransientError(f"LivePerson kept failing: {problem}; the run's time budget is spent. The next run resumes.")
-            demisto.debug(f"{problem} from {urllib.parse.urlsplit(url).netloc}; retrying in {pause} s")
+                problem = "rate limited (429)" if response.status_code == 429 else f"server error ({response.status_code})"
+            pause = self._pause_before_retry(host, problem, response, retries)
+            demisto.debug(f"{problem} from {host}; retrying in {pause} s")
             self._sleep(pause)
+
+    def _pause_before_retry(self, host: str, problem: str, response: requests.Response | None, retries: Counter[str]) -> float:
+        """How long to wait before trying again, as the policy says; raises TransientError when it says to give up."""
+        policy = self._policy
+        if response is not None and response.status_code == 429 and policy.rate_limit_pauses:
+            pause = max(policy.rate_limit_pauses[min(retries["rate"], len(policy.rate_limit_pauses) - 1)], retry_after(response))
+            retries["rate"] += 1
+        elif retries["server"] < len(policy.server_error_pauses):
+            pause = policy.server_error_pauses[retries["server"]]
+            retries["server"] += 1
+        elif not policy.retries:
+            raise TransientError(f"{host} answered {problem}: a problem on LivePerson's side; try again in a few minutes.")
+        else:
+            raise TransientError(f"LivePerson kept failing: {problem} after {retries['server']} retries. The next run resumes.")
+        if self._clock() + pause > self._deadline:
+            raise TransientError(f"LivePerson kept failing: {problem}; the run's time budget is spent. The next run resumes.")
+        return pause
+
+    def _what_to_check(self, host: str) -> str:
+        """The settings that decide whether `host` can be reached."""
+        proxy = '"Use system proxy settings"'
+        if host == urllib.parse.urlsplit(self._settings.domain_api_url).netloc:
+            return f'check "Domain API URL" and {proxy}.'
+        if host == self._settings.sentinel_host:
+            return f'check "{SENTINEL_SETTING}" and {proxy}.'
+        return f"LivePerson's Domain API named this host for the account; check {proxy} and that the platform can reach it."
 
     def out_of_time(self) -> bool:
         return self._clock() >= self._deadline
 
     def _get_json(self, url: str, service: str) -> dict:
+        """A Domain API answer about the account's `service`."""
         response = self._send("GET", url, headers={"Accept": "application/json"})
         if response.status_code == 400:
-            raise SettingError(f'The {service} rejected the account ID (400): check "Account ID".')
+            raise SettingError('The Domain API rejected the account ID (400): check "Account ID".')
         if response.status_code == 401:
-            raise SettingError(f'The {service} does not know account "{self._settings.account_id}" (401): check "Account ID".')
+            raise SettingError(f'The Domain API does not know account "{self._settings.account_id}" (401): check "Account ID".')
         if response.status_code == 404:
-            raise ApiError(f'The {service} has no {AUDIT_SERVICE} service for the account (404); check "Domain API URL".')
-        return parse_json_object(response, service)
+            raise ApiError(f'The Domain API has no {service} service for the account (404); check "Domain API URL".')
+        return parse_json_object(response, "The Domain API")
 
-    def _post_form(self, url: str, form: dict[str, str]) -> dict:
-        response = self._send("POST", url, data=form, headers={"Accept": "application/json"})
+    def _post_form(self, url: str, form: dict[str, str], retry_connection_errors: bool = True) -> dict:
+        response = self._send("POST", url, retry_connection_errors, data=form, headers={"Accept": "application/json"})
+        host = urllib.parse.urlsplit(url).netloc
+        given = host == self._settings.sentinel_host
         if response.status_code in (400, 401, 403):
+            region = (
+                f'and that "{SENTINEL_SETTING}" is your account\'s region (or leave it empty to find it).'
+                if given
+                else "(the Domain API named this host for the account)."
+            )
             raise AuthenticationError(
-                f'LivePerson Sentinel refused the API key ({response.status_code}): check "Client ID" and "Client secret", '
-                'and that "Authorization server (Sentinel) host" is your account\'s region.'
+                f'LivePerson Sentinel at {host} refused the API key ({response.status_code}): check "Client ID" and '
+                f'"Client secret", {region}'
             )
         if response.status_code == 404:
-            raise SettingError(
-                f'No LivePerson Sentinel token service at "{self._settings.sentinel_host}" (404): '
-                'set "Authorization server (Sentinel) host" to your region, for example va.sentinel.liveperson.net.'
+            where = host if given else f"{host}, the host the Domain API named for the account,"
+            other = ", or leave it empty to find it through the Domain API" if given else ""
+            raise ServiceNotFoundError(
+                f'No LivePerson Sentinel token service at {where} (404): set "{SENTINEL_SETTING}" to your region, '
+                f"for example va.sentinel.liveperson.net{other}."
             )
         if response.status_code != 200:
-            raise ApiError(f"LivePerson Sentinel answered {response.status_code} to the token request.")
+            raise ApiError(f"LivePerson Sentinel at {host} answered {response.status_code} to the token request.")
         return parse_json_object(response, "LivePerson Sentinel")
 
     # -- the Audit Trail ---------------------------------------------------------------------------------
@@ -763,12 +857,31 @@ class AuditTrailClient(BaseClient):
 UNRESOLVABLE_HOST_SIGNS = ("Failed to resolve", "Name or service not known", "nodename nor servname", "getaddrinfo failed")
 
 
-def is_configuration_failure(error: Exception) -> bool:
-    """A certificate, proxy or host-name failure: the settings must fix it, so retrying cannot help."""
-    causes = [error, getattr(error, "exception", None), error.__cause__]
-    if any(isinstance(cause, requests.exceptions.SSLError | requests.exceptions.ProxyError) for cause in causes):
-        return True
-    return any(sign in str(cause) for cause in causes if cause is not None for sign in UNRESOLVABLE_HOST_SIGNS)
+def _causes(error: Exception) -> list[BaseException]:
+    """The error, what CommonServerPython wrapped in it, and its cause."""
+    return [cause for cause in (error, getattr(error, "exception", None), error.__cause__) if cause is not None]
+
+
+def is_tls_or_proxy_failure(error: Exception) -> bool:
+    """A certificate or proxy failure: CommonServerPython's message names the setting that fixes it."""
+    return any(isinstance(cause, requests.exceptions.SSLError | requests.exceptions.ProxyError) for cause in _causes(error))
+
+
+def is_unresolvable_host(error: Exception) -> bool:
+    return any(sign in str(cause) for cause in _causes(error) for sign in UNRESOLVABLE_HOST_SIGNS)
+
+
+def connection_problem(error: Exception, timeout: float) -> str:
+    """What went wrong when no answer came, in a few words."""
+    if is_unresolvable_host(error):
+        return "host name not found"
+    if any(isinstance(cause, requests.exceptions.Timeout) for cause in _causes(error)):
+        return f"no answer within {timeout:g} s"
+    text = " ".join(str(cause) for cause in _causes(error)).lower()
+    for sign, problem in (("refused", "connection refused"), ("reset", "connection reset"), ("timed out", "timed out")):
+        if sign in text:
+            return problem
+    return short_reason(getattr(error, "exception", None) or error)
 
 
 def short_reason(error: Exception) -> str:
@@ -1769,9 +1882,13 @@ def audit_check(client: AuditTrailClient, page_size: int) -> None:
 
 
 def test_module(client: AuditTrailClient, page_size: int = DEFAULT_PAGE_SIZE) -> str:
-    """Checks the three stages separately and says which one failed: nothing is sent, no last run is saved."""
+    """Checks the three stages separately and says which one failed: nothing is sent, no last run is saved.
+
+    main gives it a client that tries each call once with a short timeout (TRY_ONCE), so a wrong setting is named
+    at once instead of after a scheduled run's retries.
+    """
     stages: list[tuple[str, Callable[[], object]]] = [
-        ("Domain API lookup", client.resolver.refresh),
+        ("Domain API lookup", client.look_up_hosts),
         ("Authentication (Sentinel token)", client.tokens.renew),
         ("Audit Trail query", lambda: audit_check(client, page_size)),
     ]
@@ -1801,7 +1918,7 @@ def main() -> None:
     demisto.debug(f"Command being called is {command}")
     try:
         settings = Settings.from_params(params)
-        client = AuditTrailClient(settings)
+        client = AuditTrailClient(settings, policy=TRY_ONCE if command == "test-module" else RETRY_AS_ADVISED)
         if command == "test-module":
             return_results(test_module(client, settings.page_size))
         elif command == "fetch-events":

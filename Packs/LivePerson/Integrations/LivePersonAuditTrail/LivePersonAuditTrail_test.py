@@ -19,6 +19,7 @@ TEST_DATA = Path(__file__).parent / "test_data"
 ACCOUNT = "12345678"
 SECRET = "s3cr3t-client-secret-value"
 DOMAIN_URL = f"https://api.liveperson.net/api/account/{ACCOUNT}/service/accountConfigReadOnly/baseURI.json?version=1.0"
+SENTINEL_DOMAIN_URL = f"https://api.liveperson.net/api/account/{ACCOUNT}/service/sentinel/baseURI.json?version=1.0"
 TOKEN_URL = f"https://va.sentinel.liveperson.net/sentinel/api/v2/account/{ACCOUNT}/app/token"
 AUDIT_URL = f"https://va.ac.liveperson.net/api/account/{ACCOUNT}/configuration/metadata/audit"
 NOW = "2026-11-24T12:00:00Z"
@@ -30,7 +31,6 @@ def load(name: str) -> Any:
 
 def base_params(**overrides: Any) -> dict[str, Any]:
     params = {
-        "auth_server_url": "va.sentinel.liveperson.net",
         "account_id": ACCOUNT,
         "credentials": {"identifier": "client-id-1", "password": SECRET},
         "domain_api_url": "https://api.liveperson.net",
@@ -162,6 +162,7 @@ class AuditBackend:
 def api(requests_mock: Any) -> AuditBackend:
     backend = AuditBackend()
     requests_mock.get(DOMAIN_URL, json=load("domain.json"))
+    requests_mock.get(SENTINEL_DOMAIN_URL, json=load("domain_sentinel.json"))
     requests_mock.post(TOKEN_URL, json=load("token.json"))
     requests_mock.post(AUDIT_URL, json=backend)
     return backend
@@ -202,8 +203,6 @@ SENTINEL = "Authorization server (Sentinel) host"
 MAX_FETCH = "Maximum number of events per fetch"
 # The wrong values users really type, per setting: (settings changed, the setting the message must name).
 BAD_SETTINGS = [
-    ({"auth_server_url": ""}, SENTINEL),
-    ({"auth_server_url": "   "}, SENTINEL),
     ({"auth_server_url": "https://"}, SENTINEL),
     ({"auth_server_url": "http://va.sentinel.liveperson.net"}, SENTINEL),
     ({"auth_server_url": "https://va.sentinel.liveperson.net/sentinel/api"}, SENTINEL),
@@ -410,13 +409,13 @@ def test_token_lifetime_from_jwt_exp() -> None:
 
 def test_token_is_cached_and_renewed_before_expiry(platform: Platform, requests_mock: Any) -> None:
     """
-    Given a token answer with expires_in 600
+    Given a Sentinel host set in the instance and a token answer with expires_in 600
     When a bearer is asked for now, 8 minutes later and 9.5 minutes later
     Then one token call serves the first two and a new one is asked inside the last minute of its life
     """
     requests_mock.post(TOKEN_URL, [{"json": {"access_token": "t1", "expires_in": 600}}, {"json": {"access_token": "t2"}}])
     with freeze_time(NOW) as frozen:
-        client = make_client()
+        client = make_client(base_params(auth_server_url="va.sentinel.liveperson.net"))
         assert client.tokens.bearer() == "t1"
         frozen.tick(timedelta(minutes=8))
         assert client.tokens.bearer() == "t1"
@@ -428,37 +427,132 @@ def test_token_is_cached_and_renewed_before_expiry(platform: Platform, requests_
     assert "client_id=client-id-1" in form
 
 
-def test_token_refused_says_which_settings(platform: Platform, requests_mock: Any) -> None:
+@pytest.mark.parametrize(
+    ("given", "hint"),
+    [
+        ("va.sentinel.liveperson.net", f'"{SENTINEL}" is your account\'s region (or leave it empty to find it)'),
+        ("", "the Domain API named this host for the account"),
+    ],
+)
+def test_token_refused_says_which_settings(
+    platform: Platform, api: AuditBackend, requests_mock: Any, given: str, hint: str
+) -> None:
     """
-    Given Sentinel refuses the credentials (401)
+    Given Sentinel refuses the credentials (401), at a host set in the instance or found through the Domain API
     When a token is asked for
-    Then the error names the client ID and secret settings and never contains the secret
+    Then the error names the host, the client ID and secret settings and where the host came from, never the secret
     """
     requests_mock.post(TOKEN_URL, status_code=401, json={"error": "invalid_client", "echo": SECRET})
     with pytest.raises(lp.AuthenticationError) as raised:
-        make_client().tokens.renew()
-    assert '"Client ID"' in str(raised.value)
+        make_client(base_params(auth_server_url=given)).tokens.renew()
+    assert "LivePerson Sentinel at va.sentinel.liveperson.net refused the API key (401)" in str(raised.value)
+    assert '"Client ID" and "Client secret"' in str(raised.value)
+    assert hint in str(raised.value)
     assert SECRET not in str(raised.value)
+
+
+@pytest.mark.parametrize("blank", [None, "", "   "])
+def test_empty_sentinel_host_is_found_through_the_domain_api(
+    platform: Platform, api: AuditBackend, requests_mock: Any, blank: str | None
+) -> None:
+    """
+    Given an instance with only the account ID, client ID and secret (the Sentinel host left empty)
+    When a token is asked for twice, and again after the token expired
+    Then the Domain API names the Sentinel host once, the token comes from that host, and both stay cached
+    """
+    platform.params = base_params(auth_server_url=blank)
+    assert lp.Settings.from_params(platform.params).sentinel_host is None
+    requests_mock.post(TOKEN_URL, [{"json": {"access_token": "t1", "expires_in": 600}}, {"json": {"access_token": "t2"}}])
+    with freeze_time(NOW) as frozen:
+        client = make_client(platform.params)
+        assert client.tokens.bearer() == "t1"
+        assert client.tokens.bearer() == "t1"
+        frozen.tick(timedelta(minutes=10))
+        assert client.tokens.bearer() == "t2"
+    assert [r.url for r in requests_mock.request_history] == [SENTINEL_DOMAIN_URL, TOKEN_URL, TOKEN_URL]
+    assert platform.context["sentinel_host"]["value"] == "va.sentinel.liveperson.net"
+
+
+def test_given_sentinel_host_overrides_the_domain_api(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given a Sentinel host set in the instance (written with https://)
+    When a token is asked for
+    Then it comes from that host, and the Domain API is not asked for Sentinel
+    """
+    other = f"https://lo.sentinel.liveperson.net/sentinel/api/v2/account/{ACCOUNT}/app/token"
+    requests_mock.post(other, json={"access_token": "from-lo"})
+    assert make_client(base_params(auth_server_url="https://lo.sentinel.liveperson.net")).tokens.bearer() == "from-lo"
+    assert [r.url for r in requests_mock.request_history] == [other]
+
+
+@pytest.mark.parametrize("failure", [{"exc": requests.exceptions.ConnectionError}, {"status_code": 404}])
+def test_cached_sentinel_host_that_fails_is_found_again(
+    platform: Platform, api: AuditBackend, requests_mock: Any, failure: dict
+) -> None:
+    """
+    Given a cached Sentinel host that no longer answers (connection failure) or no longer serves tokens (404)
+    When a token is asked for
+    Then the Domain API is asked again at once, without retry pauses, and the token comes from the host it names now
+    """
+    platform.context = {
+        "sentinel_host": {
+            "scope": f"https://api.liveperson.net|{ACCOUNT}",
+            "value": "sy.sentinel.liveperson.net",
+            "expires_at": 9e12,
+        }
+    }
+    requests_mock.post(f"https://sy.sentinel.liveperson.net/sentinel/api/v2/account/{ACCOUNT}/app/token", **failure)
+    client = make_client()
+    assert client.tokens.renew() == load("token.json")["access_token"]
+    assert platform.context["sentinel_host"]["value"] == "va.sentinel.liveperson.net"
+    assert client._clock.pauses == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("va.sentinel.liveperson.net", f'set "{SENTINEL}" to your region, for example va.sentinel.liveperson.net, or leave it'),
+        ("", f'va.sentinel.liveperson.net, the host the Domain API named for the account, (404): set "{SENTINEL}"'),
+    ],
+)
+def test_sentinel_without_token_service_names_the_setting(
+    platform: Platform, api: AuditBackend, requests_mock: Any, given: str, message: str
+) -> None:
+    """
+    Given a Sentinel host, set or found, that answers 404 to the token request
+    When a token is asked for
+    Then the error names the host and the Sentinel host setting
+    """
+    requests_mock.post(TOKEN_URL, status_code=404)
+    with pytest.raises(lp.ServiceNotFoundError, match=re.escape(message)):
+        make_client(base_params(auth_server_url=given)).tokens.renew()
 
 
 # ---------------------------------------------------------------- domain resolver
 
 
-def test_domain_host_is_cached_for_hours(platform: Platform, requests_mock: Any) -> None:
+def test_domain_hosts_are_cached_for_hours_per_service(platform: Platform, requests_mock: Any) -> None:
     """
-    Given the Domain API names the audit host
-    When the host is asked for twice within the cache time and once after it
-    Then the Domain API is called twice in all
+    Given the Domain API names the audit host and the Sentinel host
+    When runs ask for each host: the first, one 3 hours later, one 5 hours later
+    Then the Domain API is asked for each service in the first run and after the cache time only; a host is
+    reported as possibly stale only when an earlier run cached it
     """
     requests_mock.get(DOMAIN_URL, json=load("domain.json"))
+    requests_mock.get(SENTINEL_DOMAIN_URL, json=load("domain_sentinel.json"))
+    audit, sentinel = ("va.ac.liveperson.net", "va.sentinel.liveperson.net")
     with freeze_time(NOW) as frozen:
-        client = make_client()
-        assert client.resolver.audit_host() == ("va.ac.liveperson.net", False)
+        first_run = make_client().resolver
+        assert (first_run.audit_host(), first_run.host("sentinel")) == ((audit, False), (sentinel, False))
+        assert (first_run.audit_host(), first_run.host("sentinel")) == ((audit, False), (sentinel, False))
         frozen.tick(timedelta(hours=3))
-        assert client.resolver.audit_host() == ("va.ac.liveperson.net", True)
+        later_run = make_client().resolver
+        assert (later_run.audit_host(), later_run.host("sentinel")) == ((audit, True), (sentinel, True))
         frozen.tick(timedelta(hours=2))
-        assert client.resolver.audit_host() == ("va.ac.liveperson.net", False)
-    assert requests_mock.call_count == 2
+        last_run = make_client().resolver
+        assert (last_run.audit_host(), last_run.host("sentinel")) == ((audit, False), (sentinel, False))
+    assert [r.url for r in requests_mock.request_history] == [DOMAIN_URL, SENTINEL_DOMAIN_URL] * 2
+    assert set(platform.context) == {"audit_host", "sentinel_host"}
 
 
 @pytest.mark.parametrize(("status", "message"), [(400, "rejected the account ID"), (401, "does not know account")])
@@ -1124,16 +1218,21 @@ def test_get_events_pushes_when_asked(platform: Platform, api: AuditBackend) -> 
     assert [e["objectName"] for e in platform.events] == ["n0", "n1"]
 
 
-def test_test_module_ok(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+@pytest.mark.parametrize(
+    ("given", "domain_calls"), [("", [DOMAIN_URL, SENTINEL_DOMAIN_URL]), ("va.sentinel.liveperson.net", [DOMAIN_URL])]
+)
+def test_test_module_ok(platform: Platform, api: AuditBackend, requests_mock: Any, given: str, domain_calls: list[str]) -> None:
     """
-    Given a working account
+    Given a working account, with the Sentinel host left empty or set
     When test-module runs
-    Then it answers ok after one domain, one token and one single-record audit call, and sends nothing
+    Then it answers ok after the Domain API lookups (Sentinel's only when it is not set), one token and one audit
+    call, logs the hosts it found, and sends nothing
     """
-    platform.command = "test-module"
+    platform.command, platform.params = "test-module", base_params(auth_server_url=given)
     lp.main()
     assert platform.results == ["ok"]
-    assert [r.url for r in requests_mock.request_history] == [DOMAIN_URL, TOKEN_URL, AUDIT_URL]
+    assert [r.url for r in requests_mock.request_history] == [*domain_calls, TOKEN_URL, AUDIT_URL]
+    assert any("accountConfigReadOnly at va.ac.liveperson.net" in line for line in platform.logs)
     assert "first: 500," in requests_mock.request_history[-1].json()["query"]  # the page size fetch-events asks
     assert platform.sent == []
     assert platform.last_run == {}
@@ -1158,6 +1257,107 @@ def test_test_module_names_the_failing_stage(
     method = requests_mock.get if url == DOMAIN_URL else requests_mock.post
     method(url, status_code=status)
     assert lp.test_module(make_client()).startswith(stage)
+
+
+# What test-module answers when one stage cannot be reached or keeps failing: it tries once and names what to check.
+QUICK_TEST_FAILURES = [
+    (
+        DOMAIN_URL,
+        {
+            "exc": requests.exceptions.ConnectionError(
+                "Failed to resolve 'api.liveperson.net' ([Errno -2] Name or service not known)"
+            )
+        },
+        "Domain API lookup failed: "
+        'Could not reach api.liveperson.net (host name not found): check "Domain API URL" and "Use system proxy settings".',
+    ),
+    (
+        DOMAIN_URL,
+        {"exc": requests.exceptions.SSLError("certificate verify failed")},
+        "Domain API lookup failed: Could not connect to api.liveperson.net: SSL Certificate Verification Failed - try "
+        "selecting 'Trust any certificate'",
+    ),
+    (
+        DOMAIN_URL,
+        {"exc": requests.exceptions.ConnectionError("[Errno 111] Connection refused")},
+        "Domain API lookup failed: "
+        'Could not reach api.liveperson.net (connection refused): check "Domain API URL" and "Use system proxy settings".',
+    ),
+    (
+        DOMAIN_URL,
+        {"exc": requests.exceptions.ConnectTimeout("timed out")},
+        'Domain API lookup failed: Could not reach api.liveperson.net (no answer within 10 s): check "Domain API URL"',
+    ),
+    (
+        SENTINEL_DOMAIN_URL,
+        {"status_code": 503},
+        "Domain API lookup failed: api.liveperson.net answered server error (503): "
+        "a problem on LivePerson's side; try again in a few minutes.",
+    ),
+    (
+        TOKEN_URL,
+        {"exc": requests.exceptions.ReadTimeout("read timed out")},
+        "Authentication (Sentinel token) failed: Could not "
+        "reach va.sentinel.liveperson.net (no answer within 10 s): LivePerson's Domain API named this host for the account",
+    ),
+    (
+        TOKEN_URL,
+        {"status_code": 429},
+        "Authentication (Sentinel token) failed: va.sentinel.liveperson.net answered rate limited (429)",
+    ),
+    (
+        AUDIT_URL,
+        {"exc": requests.exceptions.ConnectionError("Connection reset by peer")},
+        "Audit Trail query failed: Could "
+        "not reach va.ac.liveperson.net (connection reset): LivePerson's Domain API named this host",
+    ),
+    (AUDIT_URL, {"status_code": 500}, "Audit Trail query failed: va.ac.liveperson.net answered server error (500)"),
+]
+
+
+@pytest.mark.parametrize(("url", "failure", "answer"), QUICK_TEST_FAILURES)
+def test_test_module_tries_once_and_says_what_to_check(
+    platform: Platform,
+    api: AuditBackend,
+    requests_mock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    failure: dict,
+    answer: str,
+) -> None:
+    """
+    Given one stage whose host refuses connections, does not answer in time, or answers 429 or 5xx
+    When test-module runs through main
+    Then that stage is tried once with the short timeout, without a pause, and the answer names the stage, the host
+    and what to check, and never speaks of a next run
+    """
+    pauses: list[float] = []
+    monkeypatch.setattr(lp.time, "sleep", pauses.append)
+    method = requests_mock.get if "baseURI" in url else requests_mock.post
+    method(url, **failure)
+    platform.command = "test-module"
+    lp.main()
+    assert platform.results[-1].startswith(answer)
+    assert "next run" not in platform.results[-1]
+    assert sum(r.url == url for r in requests_mock.request_history) == 1
+    assert {r.timeout for r in requests_mock.request_history} == {lp.TEST_TIMEOUT_SECONDS}
+    assert pauses == []
+
+
+def test_scheduled_runs_still_retry_what_test_module_tries_once(
+    platform: Platform, api: AuditBackend, requests_mock: Any
+) -> None:
+    """
+    Given a Domain API that refuses connections
+    When a fetch (not test-module) resolves the host
+    Then it retries after LivePerson's advised pauses with the long timeout, and says the next run resumes
+    """
+    requests_mock.get(DOMAIN_URL, exc=requests.exceptions.ConnectionError("[Errno 111] Connection refused"))
+    client = make_client()
+    with pytest.raises(lp.TransientError, match="next run resumes"):
+        client.resolver.audit_host()
+    assert client._clock.pauses == [5, 10, 15]  # type: ignore[attr-defined]
+    assert {r.timeout for r in requests_mock.request_history} == {lp.REQUEST_TIMEOUT_SECONDS}
 
 
 def test_main_error_never_shows_the_secret_or_token(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:

@@ -1,0 +1,193 @@
+"""The local tools a new user meets first: `python3 -m Tests run` and `demo`, the standalone fake, and the test command's
+temporary directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from Tests import runner
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ------------------------------------------------------------------ run and configure
+
+
+def test_run_without_a_command_shows_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    """
+    Given `python3 -m Tests run` with nothing after it
+    When it runs
+    Then it shows its help with the commands it knows and an example, not an error about required arguments
+    """
+    assert runner.main(["run"]) == 2
+    shown = capsys.readouterr()
+    assert "required" not in shown.out + shown.err
+    assert "{configure,test-module,fetch-events,liveperson-get-events}" in shown.out
+    assert "python3 -m Tests run configure account_id=12345678 client_id=... client_secret=..." in shown.out
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (["account_id=bad id!"], '"Account ID" must be 1 to 20 letters, digits or underscores'),
+        (["max_fetch=lots"], '"Maximum number of events per fetch" must be a whole number from 1 to 50000, not "lots".'),
+        (["auth_server_url=http://va.sentinel.liveperson.net"], '"Authorization server (Sentinel) host" must use https://'),
+        (["acount_id=12345678"], "Unknown setting acount_id: the settings are account_id, domain_api_url, auth_server_url,"),
+        (["ca_bundle=/nowhere/ca.pem"], '"ca_bundle" must be a CA certificate file; there is no file at /nowhere/ca.pem.'),
+    ],
+)
+def test_configure_refuses_what_the_integration_would_refuse_and_saves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, settings: list[str], message: str
+) -> None:
+    """
+    Given a configured instance, and a new value the integration would refuse (or a setting it does not have)
+    When `run configure` is given it
+    Then it answers with the integration's own message, says nothing was saved, and the instance is unchanged
+    """
+    for name in runner.SETTINGS_FROM_ENV:
+        monkeypatch.delenv(f"LIVEPERSON_{name.upper()}", raising=False)
+    state = tmp_path / "instance"
+    good = ["account_id=12345678", "client_id=id", "client_secret=SECRET-do-not-show"]
+    assert runner.main(["run", "--state", str(state), "configure", *good]) == 0
+    saved = (state / "params.json").read_text()
+    capsys.readouterr()
+    assert runner.main(["run", "--state", str(state), "configure", *settings]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"configure: {message}")
+    assert out.rstrip().endswith("Nothing was saved.")
+    assert (state / "params.json").read_text() == saved
+    assert "SECRET-do-not-show" not in out
+
+
+def test_commands_on_an_unconfigured_instance_say_how_to_configure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    Given no instance yet and no LIVEPERSON_* variables
+    When `run test-module` runs
+    Then it says what is missing and the configure command to run, and saves nothing
+    """
+    for name in runner.SETTINGS_FROM_ENV:
+        monkeypatch.delenv(f"LIVEPERSON_{name.upper()}", raising=False)
+    state = tmp_path / "none"
+    assert runner.main(["run", "--state", str(state), "test-module"]) == 1
+    out = capsys.readouterr().out
+    assert '"Account ID" is empty' in out
+    assert f"python3 -m Tests run --state {state} configure account_id=... client_id=... client_secret=..." in out
+    assert not (state / "params.json").exists()
+
+
+# ------------------------------------------------------------------ the standalone fake, as the README says
+
+
+def test_the_standalone_fake_prints_the_one_command_that_points_run_at_it(tmp_path: Path) -> None:
+    """
+    Given the standalone fake started as the README says
+    When the configure command it prints is run (into a scratch instance), then test-module and fetch-events
+    Then test-module answers ok and events are delivered; on SIGTERM the fake stops and leaves nothing in the
+    temporary directory
+    """
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "Tests.fake_liveperson", "--seed-days", "1", "--per-day", "300"],
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(temporary)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert fake.stdout is not None
+        lines = [fake.stdout.readline() for _ in range(3)]
+        words = shlex.split(lines[2])
+        assert words[:7] == ["python3", "-m", "Tests", "run", "--state", ".state/fake", "configure"]
+        assert readme_fake_command()[:7] == words[:7]
+        assert [word.split("=")[0] for word in readme_fake_command()[7:]] == [word.split("=")[0] for word in words[7:]]
+        state = tmp_path / "fake-instance"
+        words[5] = str(state)
+        assert runner.main([*words[3:], "first_fetch=2 days"]) == 0
+        assert runner.main(["run", "--state", str(state), "test-module"]) == 0
+        assert runner.main(["run", "--state", str(state), "fetch-events"]) == 0
+        assert len(runner.delivered_events(state)) > 0
+    finally:
+        fake.send_signal(signal.SIGTERM)
+        fake.communicate(timeout=30)
+    assert fake.returncode == 0
+    assert list(temporary.iterdir()) == []
+
+
+def readme_fake_command() -> list[str]:
+    """The configure command the README shows for the standalone fake (continuation lines joined)."""
+    text = (ROOT / "README.md").read_text().replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if line.startswith("python3 -m Tests run --state .state/fake configure"))
+    return shlex.split(line)
+
+
+# ------------------------------------------------------------------ the demo explains its numbers
+
+
+def test_the_demo_explains_what_the_settings_leave_out_and_what_arrives(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """
+    Given the demo on a small backlog
+    When its output is read
+    Then the records the settings leave out, and the ones that arrive during the demo, account for every difference
+    between the counts it shows, and each run says how far collection got
+    """
+    code = runner.main(["demo", "--days", "1", "--per-day", "800", "--append-cycles", "2", "--state", str(tmp_path / "demo")])
+    out = capsys.readouterr().out
+    assert code == 0
+    held, selected = map(int, re.search(r"(\d+) records at \S+; the instance's settings select (\d+) of them", out).groups())  # type: ignore[union-attr]
+    left_out = int(re.search(r'Left out: (\d+) automatic updates, as "Include automatic updates" is off', out).group(1))  # type: ignore[union-attr]
+    assert held - left_out == selected
+    arrived = sum(int(count) for count in re.findall(r"\+(\d+) new", out))
+    final = re.search(r"the fake holds (\d+) records, the settings select (\d+) of them \(left out: (\d+) automatic", out)
+    assert final is not None
+    final_held, final_selected, final_left_out = map(int, final.groups())
+    assert final_selected == selected + arrived
+    assert final_held - final_left_out == final_selected
+    assert "the number to collect grows" in out
+    runs = [line for line in out.splitlines() if line.startswith("cycle")]
+    assert runs and all(re.search(r"collected up to \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", line) for line in runs)
+    assert "cursor" not in out
+    assert "Sentinel at 127.0.0.1:" in out
+    assert json.loads((tmp_path / "demo" / "params.json").read_text()).get("auth_server_url") is None
+
+
+# ------------------------------------------------------------------ python3 -m Tests test leaves no temporary files
+
+
+@pytest.mark.parametrize(("leaks", "code"), [(False, 0), (True, 1)])
+def test_the_test_command_fails_on_anything_left_in_the_temporary_directory(tmp_path: Path, leaks: bool, code: int) -> None:
+    """
+    Given a test that leaves a folder in the temporary directory, or one that does not
+    When `python3 -m Tests test` runs it
+    Then the leak fails the run and is named, the clean run passes, and either way the system's temporary directory
+    holds nothing afterwards
+    """
+    planted = tmp_path / "test_planted.py"
+    body = "tempfile.mkdtemp(prefix='planted-leak-')" if leaks else "tempfile.TemporaryDirectory().cleanup()"
+    planted.write_text(f"import tempfile\n\n\ndef test_planted(tmp_path):\n    {body}\n    (tmp_path / 'kept').touch()\n")
+    system_temporary = tmp_path / "system-tmp"
+    system_temporary.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "Tests", "test", "-p", "no:cacheprovider", "--no-cov", str(planted)],
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(system_temporary)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == code, done.stdout + done.stderr
+    assert ("planted-leak-" in done.stdout) is leaks
+    assert list(system_temporary.iterdir()) == []

@@ -70,7 +70,10 @@ def with_item(data: list[dict[str, Any]], name: str, **changes: Any) -> list[dic
     ("change", "expected"),
     [
         (lambda d: [*d, {"name": "color", "type": 0, "value": "red"}], "unknown parameter 'color'"),
-        (lambda d: [*d, copy.deepcopy(d[0])], "parameter 'auth_server_url' appears 2 times"),
+        (
+            lambda d: [*d, copy.deepcopy(next(item for item in d if item["name"] == "auth_server_url"))],
+            "parameter 'auth_server_url' appears 2 times",
+        ),
         (lambda d: [item for item in d if item["name"] != "lpa"], "parameter 'lpa' is missing from data"),
         (lambda d: with_item(d, "lpa", type=0), "lpa: type 0, the integration says 8"),
         (lambda d: with_item(d, "lpa", value="yes"), "lpa: a boolean, got 'yes'"),

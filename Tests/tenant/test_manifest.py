@@ -94,23 +94,21 @@ def test_credentials_keys_and_secret_variable_come_from_the_displays(manifest: M
     assert check_values(manifest, {"client_id": "my-app"}) == {credentials.name: {"identifier": "my-app"}}
 
 
-def test_a_parameter_made_optional_in_the_manifest_is_no_longer_required(tmp_path: Path) -> None:
+def test_required_flags_are_read_from_the_manifest_not_hard_coded(tmp_path: Path) -> None:
     """
-    Given a copy of the manifest where auth_server_url is optional and has no default (as another change makes it)
+    Given the manifest, where auth_server_url is optional (the Sentinel host is found), and a copy where it is required
     When the required parameters are checked without it
-    Then nothing is missing on its account: required flags are read, not hard-coded
+    Then only the copy reports it missing: required flags are read, not hard-coded
     """
+    values = {"account_id": "123", "credentials": {"identifier": "app"}}
+    assert missing_required(Manifest.load(), {**values, "auth_server_url": ""}) == []
     document = yaml.safe_load(MANIFEST.read_text())
     for entry in document["configuration"]:
         if entry["name"] == "auth_server_url":
-            entry.update(required=False)
-            entry.pop("defaultvalue", None)
+            entry.update(required=True)
     path = tmp_path / "LivePersonAuditTrail.yml"
     path.write_text(yaml.safe_dump(document))
-    changed = Manifest.load(path)
-    values = {"account_id": "123", "credentials": {"identifier": "app"}}
-    assert missing_required(changed, values) == []
-    assert missing_required(Manifest.load(), {**values, "auth_server_url": ""}) == [
+    assert missing_required(Manifest.load(path), {**values, "auth_server_url": ""}) == [
         "missing required parameter auth_server_url (Authorization server (Sentinel) host)"
     ]
 

@@ -211,7 +211,7 @@ def test_test_names_the_failing_stage(tool: Any, uploaded: None, endpoints: list
     outcome = tool("test", NAME)
     assert outcome.code == 1
     assert "failing stage: Authentication (Sentinel token)" in outcome.out
-    assert "Sentinel refused the API key (401)" in outcome.out
+    assert "refused the API key (401)" in outcome.out and "LivePerson Sentinel at" in outcome.out
     assert "wrong-secret-9" not in outcome.text and liveperson.client_secret not in outcome.text
 
 

@@ -331,3 +331,44 @@ def test_test_module_against_a_closed_port_answers_at_once(tmp_path: Path, fake:
         '"Use system proxy settings".'
     )
     assert clock.pauses == []
+
+
+# What the documentation leaves open, as the fake can play it: (constructor settings, name).
+UNDOCUMENTED = [
+    ({"max_first": 100}, "silent cap of 100"),
+    ({"max_first": 200, "over_max_first": "error"}, "error above 200"),
+    ({"max_first": 200, "over_max_first": "error", "graphql_error_status": 400}, "400 above 200"),
+    ({"tie_order": "shuffled"}, "shuffled ties"),
+    ({"commit_delay": 60}, "commit delay 60 s"),
+    ({"from_date_zone": "US/Eastern"}, "US/Eastern fromDate"),
+    ({"total_count": "page"}, "X-Total-Count of the page"),
+    ({"precision": "millisecond"}, "millisecond changeDate"),
+]
+
+
+@pytest.mark.parametrize(("behaviour", "name"), UNDOCUMENTED, ids=[name for _, name in UNDOCUMENTED])
+def test_undocumented_behaviour_keeps_every_record_once(tmp_path: Path, clock: VirtualClock, behaviour: dict, name: str) -> None:
+    """
+    Given a fake that plays one behaviour the documentation leaves open, a day of records with bursts larger than
+    a page and midnights, changes arriving between runs (some a few seconds late), and three changes that appear
+    hours late, in seconds already delivered
+    When fetch-events runs with the manifest's page size and settle delay, then drains
+    Then every record is delivered exactly once, and a quiet run makes one audit call
+    """
+    with FakeLivePerson(seed=13, clock=clock.time, **behaviour) as fake:  # one clock for both sides
+        state = tmp_path / "instance"
+        import os  # noqa: PLC0415
+
+        os.environ["REQUESTS_CA_BUNDLE"] = fake.ca_bundle
+        runner.configure_for_fake(state, fake, first_fetch="2 days", max_fetch="3000")
+        rng = data.make_rng(17)
+        fake.add_records(data.generate_backlog(NOW - timedelta(days=1, hours=6), NOW - timedelta(minutes=20), 1200, rng))
+        for _ in range(4):
+            assert fetch(state).ok
+            fake.add_records(data.live_traffic(datetime.now(UTC) - timedelta(seconds=30), rng))
+        fake.add_records([data.make_record(NOW - timedelta(hours=hours, seconds=7), rng) for hours in (2, 3, 9)])
+        drain(state)
+        assert_exactly_once(fake, state)
+        mark = len(fake.requests)
+        assert fetch(state).events_sent == 0
+        assert calls(fake, mark) == Counter({"audit": 1})

@@ -230,3 +230,40 @@ def test_no_private_key_on_disk_and_nothing_left_after_stop(tmp_path: Path, monk
         with pytest.raises(OSError):
             FakeLivePerson().start(port=int(fake.host.rsplit(":", 1)[1]))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_undocumented_behaviours_the_fake_can_play() -> None:
+    """
+    Given fakes that delay visibility, read fromDate as a US/Eastern day, count only the page, write milliseconds,
+    or shuffle ties
+    When the same records are asked for
+    Then each answers as that behaviour says
+    """
+    now = {"t": datetime(2024, 3, 9, 12, 0, tzinfo=UTC).timestamp()}
+    rng = data.make_rng(4)
+    records = [
+        {**data.make_record(datetime(2024, 3, 9, 3, 0, tzinfo=UTC), rng), "objectName": "early"},
+        *[{**data.make_record(datetime(2024, 3, 9, 11, 59, 50, tzinfo=UTC), rng), "objectName": f"tie{i}"} for i in range(8)],
+    ]
+    day = 'fromDate: "2024-03-09", orderBy: ["changeTimestamp"], orderDirection: ["ASC"], timezone: "UTC", first: 50'
+    with FakeLivePerson(seed=2, commit_delay=60, clock=lambda: now["t"]) as fake:
+        fake.add_records(records)
+        visible = names(audit(fake, day))
+        hidden = 9 - len(visible)
+        assert "early" in visible and hidden > 0  # some of the 11:59:50 records are not visible 10 s later
+        assert fake.late_beyond(10) >= hidden
+        now["t"] += 60
+        assert len(names(audit(fake, day))) == 9
+    with FakeLivePerson(seed=2, from_date_zone="US/Eastern", total_count="page", precision="millisecond") as fake:
+        fake.add_records(records)
+        answer = audit(fake, day)
+        assert "early" not in names(answer)  # the US/Eastern day of 03-09 starts at 05:00 UTC
+        assert answer.headers["X-Total-Count"] == str(len(names(answer)))
+        assert all(row["changeDate"][-4] == "." and len(row["changeDate"]) == 23 for row in answer.json()["data"]["auditData"])
+    with FakeLivePerson(seed=2, tie_order="shuffled") as fake:
+        fake.add_records(records)
+        orders = {tuple(names(audit(fake, day))) for _ in range(6)}
+        assert len(orders) > 1 and all(order[0] == "early" for order in orders)
+    with FakeLivePerson(seed=2, max_first=5) as fake:
+        fake.add_records(records)
+        assert len(names(audit(fake, day))) == 5  # a silent cap: fewer than asked, no error

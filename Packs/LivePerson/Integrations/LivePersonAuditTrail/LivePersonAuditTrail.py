@@ -1071,13 +1071,16 @@ class KeySketch:
         self.keys = [0] * size
         self.checks = [0] * size
 
-    @classmethod
-    def _check(cls, key: int) -> int:
-        return _mix(key ^ 0x5BD1E995) & 0xFFFF
+    @staticmethod
+    def _check(key: int) -> int:
+        # Not linear in xor, so the xor of several keys' checks is not the check of their xor.
+        return (((key ^ (key >> 29)) * 0xBF58476D1CE4E5B9) & _MASK64) >> 48
 
     @classmethod
     def _cells(cls, key: int) -> list[int]:
-        return [part * cls.PART_CELLS + _mix(key + part) % cls.PART_CELLS for part in range(cls.PARTS)]
+        # Keys are already uniform 64-bit hashes: one multiplication spreads them, and each part takes 16 bits.
+        spread = (key * 0xD6E8FEB86659FD93) & _MASK64
+        return [part * cls.PART_CELLS + ((spread >> (16 * part)) & 0xFFFF) % cls.PART_CELLS for part in range(cls.PARTS)]
 
     def add(self, key: int, sign: int = 1) -> None:
         check = self._check(key)

@@ -3,6 +3,7 @@
     python3 -m Tests test        unit + end-to-end tests (+ soak at CI size), with the module's coverage
     python3 -m Tests demo        the local runner against the fake LivePerson API
     python3 -m Tests run ...     the local runner's other sub-commands (see `python3 -m Tests run --help`)
+    python3 -m Tests bench ...   the drain benchmark against its floors (see `python3 -m Tests bench --help`)
 
 The first call creates `.venv/` beside this folder and installs the pinned dependencies of pyproject.toml's
 `test` extra into it; later calls reuse it (a stamp of the dependency list decides when to reinstall).
@@ -65,6 +66,12 @@ def _run_runner(argv: list[str]) -> int:
     return runner.main(argv)
 
 
+def _run_bench(argv: list[str]) -> int:
+    from Tests.bench import bench  # noqa: PLC0415 - needs the packages of .venv
+
+    return bench.main(argv)
+
+
 def main(argv: list[str]) -> int:
     if not _inside_venv():
         _ensure_venv()
@@ -78,6 +85,8 @@ def main(argv: list[str]) -> int:
         return _run_runner(["demo", *rest])
     if command == "run":
         return _run_runner(["run", *rest])
+    if command == "bench":
+        return _run_bench(rest)
     print(__doc__)
     return 2
 

@@ -12,7 +12,9 @@ An instance lives in a state folder:
 runs it in a fresh process, as the platform does for every scheduled run. Last run and integration context
 are read before and written after the run, so state crosses runs only the way it does on the platform.
 Environment: XSIAM_REFUSE_CHUNKS (refuse those send chunks of this run), REQUESTS_CA_BUNDLE (trust a test CA),
-PLATFORM_VIRTUAL_TIME=1 (the integration's pauses move a virtual clock instead of waiting: for soak runs).
+PLATFORM_VIRTUAL_TIME=1 (the integration's pauses move a virtual clock instead of waiting: for soak runs),
+PLATFORM_CLOCK_OFFSET=seconds (with PLATFORM_VIRTUAL_TIME=1, the integration's clock starts that far ahead: a
+simulated day of scheduled runs, in which cached tokens and hosts expire as they would).
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ import demistomock as demisto  # noqa: E402
 class VirtualClock:
     """Stands in for the integration's `time` module: sleeping moves the clock instead of waiting."""
 
-    def __init__(self) -> None:
-        self.offset = 0.0
+    def __init__(self, offset: float = 0.0) -> None:
+        self.offset = offset
         self.pauses: list[float] = []
 
     def sleep(self, seconds: float) -> None:
@@ -92,11 +94,17 @@ def parse_args(pairs: list[str]) -> dict[str, str]:
     return args
 
 
-def _count_lines(path: Path) -> int:
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _count_lines(path: Path, start: int = 0) -> int:
+    """Lines from byte `start` on: only what this run appended is read, however large the file has grown."""
     if not path.exists():
         return 0
     with path.open("rb") as handle:
-        return sum(1 for _ in handle)
+        handle.seek(start)
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
 def run_command(state: Path, command: str, args: dict[str, str] | None = None) -> Outcome:
@@ -109,7 +117,7 @@ def run_command(state: Path, command: str, args: dict[str, str] | None = None) -
         "context": _read_json(state / "integration_context.json", {}),
     }
     sink = state / "events.ndjson"
-    before = _count_lines(sink)
+    before = _size(sink)
 
     def keep(key: str) -> Any:
         def setter(value: Any) -> None:
@@ -145,7 +153,7 @@ def run_command(state: Path, command: str, args: dict[str, str] | None = None) -
         import LivePersonAuditTrail  # noqa: PLC0415 - imported once the platform is in place, as on the platform
 
         if os.environ.get("PLATFORM_VIRTUAL_TIME") == "1":
-            clock = VirtualClock()
+            clock = VirtualClock(float(os.environ.get("PLATFORM_CLOCK_OFFSET") or 0))
             LivePersonAuditTrail.time = clock  # type: ignore[assignment]
         with contextlib.suppress(SystemExit):  # return_error ends the process on the platform
             LivePersonAuditTrail.main()
@@ -158,7 +166,7 @@ def run_command(state: Path, command: str, args: dict[str, str] | None = None) -
             os.environ["XSIAM_SINK_FILE"] = previous_sink
     outcome.seconds = time.monotonic() - started
     outcome.virtual_seconds = sum(clock.pauses) if clock else 0.0
-    outcome.events_sent = _count_lines(sink) - before
+    outcome.events_sent = _count_lines(sink, before)
     errors = [entry for entry in outcome.results if isinstance(entry, dict) and entry.get("Type") == 4]
     if errors:
         outcome.error = str(errors[-1].get("Contents"))

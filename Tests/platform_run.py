@@ -178,6 +178,20 @@ def run_command(state: Path, command: str, args: dict[str, str] | None = None) -
     return outcome
 
 
+def peak_memory_kb() -> int | None:
+    """This process's peak resident memory since it started its program (Linux's VmHWM), or None without /proc.
+
+    Not getrusage's ru_maxrss: that also counts the parent's memory the process had before it exec'd.
+    """
+    status = Path("/proc/self/status")
+    if not status.exists():
+        return None
+    for line in status.read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return None
+
+
 def readable(entry: Any) -> str:
     """How the war room shows an entry."""
     if isinstance(entry, str):
@@ -195,7 +209,7 @@ def main(argv: list[str]) -> int:
     for entry in outcome.results:
         print(readable(entry))
     summary = {"command": outcome.command, "ok": outcome.ok, "sent": outcome.events_sent, "error": outcome.error}
-    summary.update(seconds=round(outcome.seconds, 3), virtual_seconds=outcome.virtual_seconds)
+    summary.update(seconds=round(outcome.seconds, 3), virtual_seconds=outcome.virtual_seconds, peak_memory_kb=peak_memory_kb())
     print(json.dumps(summary))
     return 0 if outcome.ok else 1
 

@@ -30,6 +30,7 @@ import math
 import os
 import pstats
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -77,10 +78,10 @@ class Options:
 
 @dataclass
 class ProcessRun:
-    """One fresh process: its wall time (start included), peak RSS, output and exit code."""
+    """One fresh process: its wall time (start included), its CPU time (user and system), output and exit code."""
 
     wall: float
-    max_rss_kb: int
+    cpu: float
     stdout: str
     stderr: str
     returncode: int
@@ -94,15 +95,18 @@ class ProcessRun:
 
 
 def run_process(command: list[str], env: dict[str, str], scratch: Path) -> ProcessRun:
-    """Runs a command to its end; os.wait4 gives this child's own peak RSS."""
+    """Runs a command to its end, its output going to files (a pipe left unread could stall it)."""
     out_path, err_path = scratch / "process.out", scratch / "process.err"
     with out_path.open("wb") as out, err_path.open("wb") as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return ProcessRun(wall, usage.ru_maxrss, out_path.read_text(), err_path.read_text(), process.returncode)
+        cpu_before, started = _children_cpu(), time.perf_counter()
+        returncode = subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=err, check=False).returncode
+        wall, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
+    return ProcessRun(wall, cpu, out_path.read_text(), err_path.read_text(), returncode)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # of the children waited for so far: one more each run
+    return usage.ru_utime + usage.ru_stime
 
 
 # ------------------------------------------------------------------ data and instances
@@ -175,12 +179,17 @@ class Drain:
     runs: list[ProcessRun] = field(default_factory=list)
     calls: list[list[LoggedRequest]] = field(default_factory=list)
     sent: list[int] = field(default_factory=list)
+    peak_memory_kb: list[int | None] = field(default_factory=list)
     sink_bytes: list[int] = field(default_factory=list)
     server_cpu: float = 0.0
 
     @property
     def wall(self) -> float:
         return sum(run.wall for run in self.runs)
+
+    @property
+    def cpu(self) -> float:
+        return sum(run.cpu for run in self.runs)
 
     def call_counts(self) -> Counter[str]:
         return Counter(call.endpoint for calls in self.calls for call in calls)
@@ -201,6 +210,7 @@ def drain_pipeline(server: BenchLivePerson, state: Path, env: dict[str, str], sc
         drain.runs.append(run)
         drain.calls.append(server.requests[first_call:])
         drain.sent.append(int(summary["sent"]))
+        drain.peak_memory_kb.append(summary.get("peak_memory_kb"))
         drain.sink_bytes.append(_size(sink) - sink_before)
         if summary["sent"] == 0:
             return drain
@@ -518,6 +528,7 @@ def measure(options: Options, scratch: Path) -> dict[str, Any]:
         result["last_run_bytes"] = len(json.dumps(json.loads((state / "last_run.json").read_text()), separators=(",", ":")))
 
         timings: dict[str, list[float]] = {side: [] for side in SIDES}
+        cpu_times: dict[str, list[float]] = {side: [] for side in SIDES}
         shares: dict[str, list[float]] = {side: [] for side in SIDES}
         for round_number in range(options.rounds):
             order = SIDES[round_number % 3 :] + SIDES[: round_number % 3]
@@ -536,8 +547,9 @@ def measure(options: Options, scratch: Path) -> dict[str, Any]:
                     if decoded < options.records:
                         raise BenchError(f"{side} decoded {decoded} records, fewer than the drain's")
                 timings[side].append(drain.wall)
+                cpu_times[side].append(drain.cpu)
                 shares[side].append(drain.server_cpu / drain.wall)
-        result["drain"] = _drain_ratios(timings, shares)
+        result["drain"] = _drain_ratios(timings, cpu_times, shares)
 
         print("CPU per record, in process ...", flush=True)
         cpu = cpu_per_record(server, options, days, scratch)
@@ -567,26 +579,32 @@ def _drain_calls(drain: Drain, options: Options) -> dict[str, Any]:
 
 def _memory(drain: Drain) -> dict[str, Any]:
     largest = max(range(len(drain.runs)), key=lambda number: drain.sent[number])
-    idle = drain.runs[-1]  # the run that found nothing: same imports and setup, no records
-    peak, idle_peak = drain.runs[largest].max_rss_kb * 1024, idle.max_rss_kb * 1024
+    peak, idle_peak = drain.peak_memory_kb[largest], drain.peak_memory_kb[-1]  # the last run found nothing
+    if peak is None or idle_peak is None:
+        return {"records": drain.sent[largest], "unavailable": "peak memory is read from /proc (Linux)"}
     json_bytes = drain.sink_bytes[largest]
     return {
         "records": drain.sent[largest],
-        "peak_rss_bytes": peak,
-        "idle_run_peak_rss_bytes": idle_peak,
-        "above_idle_bytes": peak - idle_peak,
+        "peak_rss_bytes": peak * 1024,
+        "idle_run_peak_rss_bytes": idle_peak * 1024,
+        "above_idle_bytes": (peak - idle_peak) * 1024,
         "records_json_bytes": json_bytes,
-        "above_idle_over_json": (peak - idle_peak) / json_bytes if json_bytes else None,
+        "above_idle_over_json": (peak - idle_peak) * 1024 / json_bytes if json_bytes else None,
     }
 
 
-def _drain_ratios(timings: dict[str, list[float]], shares: dict[str, list[float]]) -> dict[str, Any]:
+def _drain_ratios(
+    timings: dict[str, list[float]], cpu_times: dict[str, list[float]], shares: dict[str, list[float]]
+) -> dict[str, Any]:
     median = {side: statistics.median(values) for side, values in timings.items()}
+    cpu = {side: statistics.median(values) for side, values in cpu_times.items()}
     return {
         "pipeline_over_floor_b": median["pipeline"] / median["floor_b"],
         "pipeline_over_floor_a": median["pipeline"] / median["floor_a"],
         "floor_b_over_floor_a": median["floor_b"] / median["floor_a"],
         "pipeline_over_floor_b_per_round": [p / b for p, b in zip(timings["pipeline"], timings["floor_b"], strict=True)],
+        "cpu_pipeline_over_floor_b": cpu["pipeline"] / cpu["floor_b"],
+        "cpu_floor_b_over_floor_a": cpu["floor_b"] / cpu["floor_a"],
         "fake_cpu_share": {side: statistics.median(values) for side, values in shares.items()},
     }
 
@@ -600,7 +618,7 @@ def table(result: dict[str, Any], command: str) -> str:
     starts = result["process_starts_per_side"]
     pieces = cpu["pieces"]
     piece_rows = [f"| … {name} | {_us(value)} | |" for name, value in pieces.items()]
-    ratio = memory["above_idle_over_json"]
+    ratio = memory.get("above_idle_over_json")
     lines = [
         f"`{command}`: {options['records']:,} records, page {options['page_size']}, max_fetch {options['max_fetch']:,}, "
         f"{starts} fetch-events runs (so {starts} process starts on every side), {options['rounds']} rounds, medians.",
@@ -609,6 +627,10 @@ def table(result: dict[str, Any], command: str) -> str:
         "| --- | --- | --- |",
         f"| drain time, pipeline / floor (b) | **{drain['pipeline_over_floor_b']:.2f}x** | ≤ 1.2x |",
         f"| drain time, floor (b) / floor (a) | {drain['floor_b_over_floor_a']:.2f}x | |",
+        f"| drain time, pipeline / floor (b), each round | "
+        f"{', '.join(f'{value:.2f}x' for value in drain['pipeline_over_floor_b_per_round'])} | |",
+        f"| drain CPU of the processes, pipeline / floor (b); floor (b) / floor (a) | "
+        f"{drain['cpu_pipeline_over_floor_b']:.2f}x; {drain['cpu_floor_b_over_floor_a']:.2f}x | |",
         f"| fake LivePerson's CPU, share of the drain time (pipeline, floor b) | "
         f"{drain['fake_cpu_share']['pipeline']:.0%}, {drain['fake_cpu_share']['floor_b']:.0%} | small |",
         f"| API calls per record drained | {calls['per_record']:.4f}: {_counts(calls['drain'])} "
@@ -619,9 +641,15 @@ def table(result: dict[str, Any], command: str) -> str:
         f"| collector's own CPU per record (in process, no HTTP: drain − floor (b)) | **{_us(cpu['module'])}** "
         f"({cpu['module'] / cpu['floor_b']:.2f}x floor (b)'s {_us(cpu['floor_b'])}) | ≤ 8 µs |",
         *piece_rows,
-        f"| peak memory of the largest run ({memory['records']:,} records) | **{_mb(memory['above_idle_bytes'])}** above "
-        f"the idle run ({_mb(memory['peak_rss_bytes'])} RSS); their JSON {_mb(memory['records_json_bytes'])}: "
-        f"{'n/a' if ratio is None else f'{ratio:.2f}x'} | ≤ 3x the JSON |",
+        f"| peak memory of the largest run ({memory['records']:,} records), above the run that found nothing | "
+        + (
+            f"**{_mb(memory['above_idle_bytes'])}** ({_mb(memory['peak_rss_bytes'])} RSS, idle "
+            f"{_mb(memory['idle_run_peak_rss_bytes'])}); their JSON {_mb(memory['records_json_bytes'])}: "
+            f"**{'n/a' if ratio is None else f'{ratio:.2f}x'}**"
+            if "unavailable" not in memory
+            else memory["unavailable"]
+        )
+        + " | ≤ 3x the JSON |",
         f"| last run after the drain | {result['last_run_bytes']:,} bytes | ≤ 4 KB |",
         f"| delivered (drain; after the day) | {delivered['events']:,} events, lost {delivered['lost']}, duplicated "
         f"{delivered['duplicated']}, not as served {delivered['differing']}; "

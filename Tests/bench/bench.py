@@ -116,7 +116,7 @@ def backlog(count: int, end: datetime, seed: int) -> list[dict[str, Any]]:
     """`count` audit records before `end`, oldest first: about 5,000 a day, and now and then a bulk edit (20 to 120
     records in one second, identical or not), as the fake LivePerson's generator makes them."""
     rng = data.make_rng(seed)
-    start = end - timedelta(days=max(1, math.ceil(count / RECORDS_PER_DAY)))
+    start = end - timedelta(days=backlog_days(count))
     span = int((end - start).total_seconds())
     records: list[dict[str, Any]] = []
     while len(records) < count:
@@ -128,6 +128,10 @@ def backlog(count: int, end: datetime, seed: int) -> list[dict[str, Any]]:
     records = records[:count]
     records.sort(key=lambda record: record["timestamp"])  # stable: a burst keeps its order within its second
     return records
+
+
+def backlog_days(count: int) -> int:
+    return max(1, math.ceil(count / RECORDS_PER_DAY))
 
 
 def expected_line(record: dict[str, Any]) -> str:
@@ -291,17 +295,22 @@ def fresh_imports() -> Iterator[None]:
             sys.modules[MODULE] = saved
 
 
-def run_in_process(state: Path, profiler: cProfile.Profile | None = None) -> tuple[platform_run.Outcome, float]:
+def run_in_process(state: Path, profiles: list[cProfile.Profile] | None = None) -> tuple[platform_run.Outcome, float]:
     """One fetch-events run in this process, the collector imported anew first, as a fresh process imports it.
 
     Returns the outcome and the CPU time of the import, which is a cost per run rather than per record (the
-    benchmark's processes compile the collector every run, as the platform does); the profiler sees the run only.
+    benchmark's processes compile the collector every run, as the platform does). With `profiles`, the run (not
+    the import) is profiled, one profile per run: pstats keys functions by file, line and name, so the functions
+    of two imports are added up only when their profiles are added, not when one profile holds both.
     """
     sys.modules.pop(MODULE, None)
     started = time.process_time()
     importlib.import_module(MODULE)
     import_cpu = time.process_time() - started
-    if profiler:
+    profiler = None
+    if profiles is not None:
+        profiler = cProfile.Profile()
+        profiles.append(profiler)
         profiler.enable()
     try:
         outcome = platform_run.run_command(state, "fetch-events")
@@ -336,13 +345,13 @@ def answered_without_http(server: BenchLivePerson) -> Iterator[None]:
 
 
 def drain_in_process(
-    server: BenchLivePerson, state: Path, options: Options, days: int, profiler: cProfile.Profile | None = None
+    server: BenchLivePerson, state: Path, options: Options, days: int, profiles: list[cProfile.Profile] | None = None
 ) -> tuple[list[LoggedRequest], float]:
     """A drain in this process from a fresh instance: the calls it made, and the CPU its imports took."""
     configure(state, server, options, days)
     first_call, imports = len(server.requests), 0.0
     for _ in range(max_runs(options)):
-        outcome, import_cpu = run_in_process(state, profiler)
+        outcome, import_cpu = run_in_process(state, profiles)
         imports += import_cpu
         if outcome.events_sent == 0:
             return server.requests[first_call:], imports
@@ -385,10 +394,12 @@ def cpu_per_record(server: BenchLivePerson, options: Options, days: int, scratch
 
 def profile_drain(server: BenchLivePerson, options: Options, days: int, scratch: Path) -> list[dict[str, Any]]:
     """cProfile of an in-process drain without HTTP: the functions that take the most time of their own."""
-    profiler = cProfile.Profile()
+    profiles: list[cProfile.Profile] = []
     with answered_without_http(server), fresh_imports():
-        drain_in_process(server, scratch / "profiled", options, days, profiler)
-    stats = pstats.Stats(profiler)
+        drain_in_process(server, scratch / "profiled", options, days, profiles)
+    stats = pstats.Stats(profiles[0])
+    for profile in profiles[1:]:
+        stats.add(profile)
     rows = []
     for (filename, line, function), (_, calls, own, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
         name = function if filename == "~" else f"{Path(filename).name}:{line}({function})"  # "~": a built-in
@@ -409,7 +420,7 @@ def piece_costs(records: list[dict[str, Any]], options: Options) -> dict[str, fl
     """
     with fresh_imports():
         sys.modules.pop(MODULE, None)
-        module = __import__(MODULE)
+        module = importlib.import_module(MODULE)
         return _piece_costs(module, records, options)
 
 
@@ -505,7 +516,7 @@ def max_runs(options: Options) -> int:
 def measure(options: Options, scratch: Path) -> dict[str, Any]:
     now = datetime.now(UTC).replace(microsecond=0)
     day_start = now - timedelta(hours=25)  # the simulated day ends an hour ago: records are settled
-    days = max(1, math.ceil(options.records / RECORDS_PER_DAY))
+    days = backlog_days(options.records)
     records = backlog(options.records, day_start, options.seed)
     result: dict[str, Any] = {"options": _jsonable(options)}
     with BenchLivePerson() as server:

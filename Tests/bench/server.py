@@ -117,9 +117,6 @@ class BenchLivePerson:
                 for selection, rendered in self._rendered.items():
                     rendered.append(_render(served, selection))
 
-    def count(self, endpoint: str, since: int = 0) -> int:
-        return sum(1 for request in self.requests[since:] if request.endpoint == endpoint)
-
     # -- answers
 
     def respond(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:

@@ -4,6 +4,7 @@
     python3 -m Tests demo        the local runner against the fake LivePerson API
     python3 -m Tests run ...     the local runner's other sub-commands (see `python3 -m Tests run --help`)
     python3 -m Tests tenant ...  the pack on a Cortex XSOAR / XSIAM tenant via demisto-py (`tenant demo`: offline)
+    python3 -m Tests bench ...   the drain benchmark against its floors (see `python3 -m Tests bench --help`)
 
 The first call creates `.venv/` beside this folder and installs the pinned dependencies of pyproject.toml's
 `test` extra into it; later calls reuse it (a stamp of the dependency list decides when to reinstall).
@@ -89,6 +90,12 @@ def _run_runner(argv: list[str]) -> int:
     return runner.main(argv)
 
 
+def _run_bench(argv: list[str]) -> int:
+    from Tests.bench import bench  # noqa: PLC0415 - needs the packages of .venv
+
+    return bench.main(argv)
+
+
 def main(argv: list[str]) -> int:
     if not _inside_venv():
         _ensure_venv()
@@ -106,6 +113,8 @@ def main(argv: list[str]) -> int:
         from Tests.tenant import cli  # noqa: PLC0415 - needs the packages of .venv
 
         return cli.main(rest)
+    if command == "bench":
+        return _run_bench(rest)
     print(__doc__)
     return 2
 

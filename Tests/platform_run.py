@@ -15,6 +15,8 @@ are read before and written after the run, so state crosses runs only the way it
 Environment: XSIAM_REFUSE_CHUNKS (refuse those send chunks of this run), REQUESTS_CA_BUNDLE (trust a test CA),
 PLATFORM_VIRTUAL_TIME=1 (the integration's pauses move a virtual clock instead of waiting: for soak runs),
 PLATFORM_CLOCK=<epoch seconds> (the integration's clock starts there: a simulated time, also virtual).
+PLATFORM_CLOCK_OFFSET=seconds (the same, that far ahead of now: a simulated day of scheduled runs, in which
+cached tokens and hosts expire as they would).
 """
 
 from __future__ import annotations
@@ -95,11 +97,17 @@ def parse_args(pairs: list[str]) -> dict[str, str]:
     return args
 
 
-def _count_lines(path: Path) -> int:
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _count_lines(path: Path, start: int = 0) -> int:
+    """Lines from byte `start` on: only what this run appended is read, however large the file has grown."""
     if not path.exists():
         return 0
     with path.open("rb") as handle:
-        return sum(1 for _ in handle)
+        handle.seek(start)
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
 def run_command(state: Path, command: str, args: dict[str, str] | None = None, clock_at: float | None = None) -> Outcome:
@@ -112,7 +120,7 @@ def run_command(state: Path, command: str, args: dict[str, str] | None = None, c
         "context": _read_json(state / "integration_context.json", {}),
     }
     sink = state / "events.ndjson"
-    before = _count_lines(sink)
+    before = _size(sink)
 
     def keep(key: str) -> Any:
         def setter(value: Any) -> None:
@@ -152,6 +160,8 @@ def run_command(state: Path, command: str, args: dict[str, str] | None = None, c
 
         if clock_at is None and os.environ.get("PLATFORM_CLOCK"):
             clock_at = float(os.environ["PLATFORM_CLOCK"])
+        if clock_at is None and os.environ.get("PLATFORM_CLOCK_OFFSET"):
+            clock_at = time.time() + float(os.environ["PLATFORM_CLOCK_OFFSET"])
         if os.environ.get("PLATFORM_VIRTUAL_TIME") == "1" or clock_at is not None:
             clock = VirtualClock(clock_at)
             real_time, LivePersonAuditTrail.time = LivePersonAuditTrail.time, clock  # type: ignore[assignment]
@@ -169,7 +179,7 @@ def run_command(state: Path, command: str, args: dict[str, str] | None = None, c
                 os.environ[name] = value
     outcome.seconds = time.monotonic() - started
     outcome.virtual_seconds = sum(clock.pauses) if clock else 0.0
-    outcome.events_sent = _count_lines(sink) - before
+    outcome.events_sent = _count_lines(sink, before)
     errors = [entry for entry in outcome.results if isinstance(entry, dict) and entry.get("Type") == 4]
     if errors:
         outcome.error = str(errors[-1].get("Contents"))
@@ -179,6 +189,20 @@ def run_command(state: Path, command: str, args: dict[str, str] | None = None, c
         handle.write(f"--- {command} {'ok' if outcome.ok else 'error'} in {outcome.seconds:.2f} s\n")
         handle.writelines(f"{line}\n" for line in outcome.logs)
     return outcome
+
+
+def peak_memory_kb() -> int | None:
+    """This process's peak resident memory since it started its program (Linux's VmHWM), or None without /proc.
+
+    Not getrusage's ru_maxrss: that also counts the parent's memory the process had before it exec'd.
+    """
+    status = Path("/proc/self/status")
+    if not status.exists():
+        return None
+    for line in status.read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return None
 
 
 def readable(entry: Any) -> str:
@@ -198,7 +222,7 @@ def main(argv: list[str]) -> int:
     for entry in outcome.results:
         print(readable(entry))
     summary = {"command": outcome.command, "ok": outcome.ok, "sent": outcome.events_sent, "error": outcome.error}
-    summary.update(seconds=round(outcome.seconds, 3), virtual_seconds=outcome.virtual_seconds)
+    summary.update(seconds=round(outcome.seconds, 3), virtual_seconds=outcome.virtual_seconds, peak_memory_kb=peak_memory_kb())
     print(json.dumps(summary))
     return 0 if outcome.ok else 1
 

@@ -189,19 +189,20 @@ class BaseClient:
             )
 
 
-def _split_into_chunks(lines: list[str], chunk_size: int) -> list[list[str]]:
-    """The real collector splits the NDJSON lines into chunks of at most chunk_size bytes (one line may exceed it)."""
+def _split_into_chunks(data: str, chunk_size: int) -> list[list[str]]:
+    """The real library's chunking: lines are added to a chunk until the sizes of its lines, as sys.getsizeof
+    counts them, reach the chunk size; only then does the next line open a new chunk (so a chunk may end above it)."""
+    target = min(chunk_size, XSIAM_EVENT_CHUNK_SIZE_LIMIT)
     chunks: list[list[str]] = []
     current: list[str] = []
     current_size = 0
-    for line in lines:
-        size = len(line.encode()) + 1
-        if current and current_size + size > chunk_size:
+    for line in data.split("\n"):
+        if current_size >= target:
             chunks.append(current)
             current, current_size = [], 0
         current.append(line)
-        current_size += size
-    if current:
+        current_size += sys.getsizeof(line)
+    if current_size:
         chunks.append(current)
     return chunks
 
@@ -238,14 +239,16 @@ def send_events_to_xsiam(
         if should_update_health_module:
             demisto.updateModuleHealth({"eventsPulled": 0})
         return
-    if isinstance(events, str):
-        lines = events.split("\n")
-    else:
-        lines = [json.dumps(event) for event in events]
+    # The real library's steps, and so its cost: one serialisation per event, all joined, split again into chunks.
+    if isinstance(events, list) and isinstance(events[0], dict):
+        events = [json.dumps(event) for event in events]
+    data = events if isinstance(events, str) else "\n".join(events)
     sink = os.environ.get("XSIAM_SINK_FILE")
-    for chunk in _split_into_chunks(lines, chunk_size):
+    sent = 0
+    for chunk in _split_into_chunks(data, chunk_size):
         _chunks_sent_in_process += 1
-        gzip.compress("\n".join(chunk).encode())  # what would go over the wire
+        payload = "\n".join(chunk)
+        gzip.compress(payload.encode("utf-8"))  # what would go over the wire
         if _chunks_sent_in_process in _refused_chunks():
             raise DemistoException(
                 f"Error sending new events into XSIAM.\nParameters used:\n\tURL: https://api-xsiam.example.test/logs/v1/xsiam\n"
@@ -254,9 +257,10 @@ def send_events_to_xsiam(
             )
         if sink:
             with open(sink, "a") as handle:
-                handle.writelines(f"{line}\n" for line in chunk)
+                handle.write(payload + "\n")
+        sent += len(chunk)
     if should_update_health_module:
-        demisto.updateModuleHealth({"eventsPulled": len(lines)})
+        demisto.updateModuleHealth({"eventsPulled": sent})
 
 
 class CommandResults:

@@ -81,9 +81,10 @@ def test_connection_and_parse_errors(requests_mock: Any) -> None:
 
 def test_send_events_chunks_and_refusal(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """
-    Given three events of ~600 KB (one 1 MiB chunk each) and a collector refusing the second chunk
+    Given three events of ~600 KB and a collector refusing the second chunk
     When they are sent
-    Then the first chunk stays ingested, the call raises, and module health is not updated
+    Then the first chunk (two events: a chunk closes only once it has reached 1 MiB, as in the real library) stays
+    ingested, the call raises, and module health is not updated
     """
     sink = tmp_path / "sink.ndjson"
     monkeypatch.setenv("XSIAM_SINK_FILE", str(sink))
@@ -94,7 +95,7 @@ def test_send_events_chunks_and_refusal(tmp_path: Any, monkeypatch: pytest.Monke
     events = [{"n": i, "blob": "x" * 600_000} for i in range(3)]
     with pytest.raises(DemistoException, match="Error sending new events into XSIAM"):
         send_events_to_xsiam(events, vendor="v", product="p")
-    assert [json.loads(line)["n"] for line in sink.read_text().splitlines()] == [0]
+    assert [json.loads(line)["n"] for line in sink.read_text().splitlines()] == [0, 1]
     assert demisto._platform.module_health == []
 
 

@@ -1,6 +1,7 @@
 """The module's fast paths against the code they replaced: same times, same texts, same sizes, same errors.
 
-`record_time`, `format_time` and `event_size` were rewritten for speed (issue 10). The versions they replaced are kept
+`record_time` and `format_time` were rewritten for speed (issue 10), and events are serialised once, by `event_line`,
+instead of being measured and then serialised again by the platform. The versions they replaced are kept
 below, word for word, as the reference; every test feeds both many inputs, ordinary and odd, and wants the same
 answer or the same error from each.
 """
@@ -20,7 +21,7 @@ import CommonServerPython
 import pytest
 import pytz
 from freezegun import freeze_time
-from LivePersonAuditTrail import Batch, ResponseFormatError, event_size, format_time, record_time, to_event
+from LivePersonAuditTrail import Batch, ResponseFormatError, event_line, format_time, record_time, to_event
 
 from Tests.fake_liveperson import data
 
@@ -298,7 +299,7 @@ def test_to_event_is_the_record_with_the_same_time_as_before() -> None:
         assert list(new) == list(old)
 
 
-# ---------------------------------------------------------------- event_size and Batch
+# ---------------------------------------------------------------- event lines and Batch
 
 
 ODD_STRINGS = [
@@ -334,46 +335,56 @@ def odd_events(count: int, seed: int) -> Iterator[dict[str, Any]]:
         yield event
 
 
-def test_event_size_is_the_length_of_the_serialised_event_for_audit_events() -> None:
+WHEN = datetime(2024, 5, 1, 12, 30, 15, 500000, tzinfo=UTC)
+
+
+def line_size(event: dict[str, Any]) -> int:
+    """What the module counts for an event: its line and the newline."""
+    record = {key: value for key, value in event.items() if key != "_time"}
+    return len(event_line(record, WHEN)) + 1
+
+
+def test_event_line_is_the_serialised_event_for_audit_records() -> None:
     """
-    Given events as the module makes them from the fake's audit records
-    When event_size measures them
-    Then each size is len(json.dumps(event)) + 1, the old measure
+    Given the fake's audit records
+    When each becomes an event line
+    Then the line is json.dumps of the event, and its size the old measure
     """
     rng = data.make_rng(4)
     records = [data.make_record(datetime(2024, 5, 1, tzinfo=UTC) + timedelta(seconds=i), rng) for i in range(500)]
-    events = [to_event({k: v for k, v in record.items() if k != "timestamp"}, record["timestamp"]) for record in records]
-    assert [event_size(event) for event in events] == [old_event_size(event) for event in events]
+    for record in records:
+        plain = {k: v for k, v in record.items() if k != "timestamp"}
+        assert event_line(plain, WHEN) == json.dumps(to_event(plain, WHEN))
+        assert line_size(to_event(plain, WHEN)) == old_event_size(to_event(plain, WHEN))
 
 
 @pytest.mark.parametrize("text", ODD_STRINGS, ids=repr)
-def test_event_size_of_odd_strings_as_key_and_value(text: str) -> None:
+def test_event_line_of_odd_strings_as_key_and_value(text: str) -> None:
     """
     Given a string that JSON escapes (quotes, backslashes, control characters, DEL, unicode in and beyond the BMP,
     lone surrogates) as a key and as a value, beside null, true and false
-    When event_size measures the event
-    Then the size is the old measure's
+    When the record becomes an event line
+    Then the line is json.dumps of the event
     """
-    event = {text: text, "null": None, "true": True, "false": False, "empty": ""}
-    assert event_size(event) == old_event_size(event)
+    record = {text: text, "null": None, "true": True, "false": False, "empty": ""}
+    assert event_line(record, WHEN) == json.dumps(to_event(record, WHEN))
 
 
-def test_event_size_of_many_odd_events() -> None:
+def test_event_line_of_many_odd_records() -> None:
     """
-    Given 5,000 random events: odd strings, literals, and some numbers, nested values and non-string keys (which
-    are serialised to be measured), and empty events
-    When event_size measures them
-    Then every size is the old measure's
+    Given 5,000 random records: odd strings, literals, some numbers, nested values and non-string keys, empty ones
+    When each becomes an event line
+    Then every line is json.dumps of the event
     """
-    events = list(odd_events(5_000, seed=13))
-    assert [event_size(event) for event in events] == [old_event_size(event) for event in events]
-    assert any(not event for event in events)
+    records = list(odd_events(5_000, seed=13))
+    assert [event_line(record, WHEN) for record in records] == [json.dumps(to_event(record, WHEN)) for record in records]
+    assert any(not record for record in records)
 
 
 def test_batches_are_cut_where_they_were() -> None:
     """
-    Given a stream of events of mixed sizes (some of 200 KB) fed to a Batch as fetch_batches does
-    When batches are cut with the new sizes and with the old measure
+    Given a stream of events of mixed sizes (some of 200 KB) fed to a Batch as the fetch loop does
+    When batches are cut with the line sizes and with the old measure
     Then the cuts are the same
     """
     rng = random.Random(14)
@@ -382,14 +393,14 @@ def test_batches_are_cut_where_they_were() -> None:
     def cuts(measure: Any) -> list[int]:
         batch, sizes = Batch(max_events=500), []
         for event in events:
-            size = measure(event)
+            size = measure(to_event(event, WHEN))
             if not batch.fits(size):
                 sizes.append(len(batch.take()))
-            batch.add(event, size)
+            batch.add(json.dumps(event), size)
         return [*sizes, len(batch.take())]
 
-    assert cuts(event_size) == cuts(old_event_size)
-    assert len(cuts(event_size)) > 10
+    assert cuts(line_size) == cuts(old_event_size)
+    assert len(cuts(line_size)) > 10
 
 
 @pytest.mark.parametrize("value_size", [1, 400, 899, 1800])
@@ -403,13 +414,14 @@ def test_a_full_batch_is_one_chunk_of_the_platform(value_size: int, tmp_path: Pa
     monkeypatch.setattr(CommonServerPython, "_chunks_sent_in_process", 0)
     batch, event_number = Batch(max_events=1000), 0
     while True:
-        event = {"n": str(event_number), "newValue": "y" * value_size, "originatorIsLpa": False}
-        size = event_size(event)
-        if not batch.fits(size):
+        line = event_line({"n": str(event_number), "newValue": "y" * value_size, "originatorIsLpa": False}, WHEN)
+        if not batch.fits(len(line) + 1):
             break
-        batch.add(event, size)
+        batch.add(line, len(line) + 1)
         event_number += 1
-    events = batch.take()
-    CommonServerPython.send_events_to_xsiam(events, vendor="liveperson", product="liveengage", should_update_health_module=False)
+    lines = batch.take()
+    CommonServerPython.send_events_to_xsiam(
+        lines, vendor="liveperson", product="liveengage", data_format="json", should_update_health_module=False
+    )
     assert CommonServerPython._chunks_sent_in_process == 1
-    assert sum(map(sys.getsizeof, map(json.dumps, events))) < CommonServerPython.XSIAM_EVENT_CHUNK_SIZE
+    assert sum(map(sys.getsizeof, lines)) < CommonServerPython.XSIAM_EVENT_CHUNK_SIZE

@@ -428,26 +428,24 @@ def _piece_costs(module: ModuleType, records: list[dict[str, Any]], options: Opt
     prepared: dict[str, Any] = {}
 
     def fingerprints() -> None:
-        prepared["fps"] = [module.fingerprint(record) for record in records]
+        prepared["fps"] = [module.fingerprint(record) for record in records]  # its JSON made inside, as make_entry does
 
     def times() -> None:
         prepared["whens"] = [module.record_time(record) for record in records]
 
-    def cursor() -> None:  # what read_day and Cursor.consume do per record, fingerprint and time given
-        working, previous = module.Cursor.start(prepared["whens"][0]), None
-        for record, when, fp in zip(records, prepared["whens"], prepared["fps"], strict=True):
-            entry = module.Entry(record, when, fp, previous)
-            working.consume(entry)
-            previous = fp
+    def cursor() -> None:  # what the reader and Cursor.consume do per record, fingerprint and time given
+        entries = [module.Entry(*values) for values in zip(records, prepared["whens"], prepared["fps"], strict=True)]
+        working = module.Cursor.start(prepared["whens"][0])
+        for second in module.whole_seconds(entries):
+            working.consume(second, second.keys())
 
-    def batching() -> None:  # what fetch_batches does per delivered record
+    def batching() -> None:  # what the sender does per delivered record: its line, serialised once, in a batch
         batch = module.Batch(options.page_size)
         for record, when in zip(records, prepared["whens"], strict=True):
-            event = module.to_event(record, when)
-            size = module.event_size(event)
-            if not batch.fits(size):
+            line = module.event_line(record, when)
+            if not batch.fits(len(line) + 1):
                 batch.take()
-            batch.add(event, size)
+            batch.add(line, len(line) + 1)
 
     pieces: list[tuple[str, Callable[[], None]]] = [
         ("fingerprint", fingerprints),

@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any
 
 import demistomock as demisto
@@ -97,8 +96,6 @@ SEND_BATCH_BYTES = 900_000
 HASH_MODULUS = 2**64
 # changeDate in the UTC the collector asks for, as LivePerson writes it: "2024-05-01 13:45:10.0" (fraction optional).
 CHANGE_DATE_SHAPE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?", re.ASCII)
-# A string as json.dumps writes it with ensure_ascii, as the platform sends events: quoted, escaped.
-JSON_ESCAPE = json.encoder.encode_basestring_ascii
 
 """ ERRORS """
 
@@ -969,42 +966,19 @@ def audit_records(response: requests.Response) -> list[dict[str, Any]]:
 """ RECORDS """
 
 
-_SORTED_KEYS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+def fingerprint(record: dict[str, Any], text: str | None = None) -> int:
+    """A 64-bit hash of a record as LivePerson sent it: of its JSON (`text`, made once per record and also sent).
 
-
-def _canonical_slow(record: dict[str, Any]) -> str:
-    return json.dumps(sorted((key, value) for key, value in record.items() if key != "_time"), default=str)
-
-
-def fingerprint(record: dict[str, Any]) -> int:
-    """A 64-bit hash of a record's fields. Not an identity: identical-looking records share it.
-
-    The value is SHA-256 over the record's fields as a sorted JSON list of [name, value] pairs (the first
-    version's definition, which saved cursors hold). It is built here without json.dumps for the plain values
-    audit records carry, and falls back to json.dumps for anything else, with the same bytes either way.
+    Not an identity: identical-looking records share it. The fields come in the order the query selects them, the
+    same for every query the collector makes, so the same record always has the same fingerprint.
     """
-    shape = tuple(record)
-    keys = _SORTED_KEYS.get(shape)
-    if keys is None:
-        keys = tuple((key, f"[{_json_string(key)}, ") for key in sorted(shape) if key != "_time")
-        _SORTED_KEYS[shape] = keys
-    parts = []
-    for key, prefix in keys:
-        value = record[key]
-        if value.__class__ is str:
-            parts.append(prefix + _json_string(value) + "]")
-        elif value is None:
-            parts.append(prefix + "null]")
-        elif value is True:
-            parts.append(prefix + "true]")
-        elif value is False:
-            parts.append(prefix + "false]")
-        else:
-            return _fingerprint_of(_canonical_slow(record))
-    return _fingerprint_of("[" + ", ".join(parts) + "]")
+    return int.from_bytes(hashlib.blake2b((text or json.dumps(record)).encode(), digest_size=8).digest(), "big")
 
 
-def _fingerprint_of(canonical: str) -> int:
+def first_version_fingerprint(record: dict[str, Any]) -> int:
+    """The first version's fingerprint (SHA-256 of the sorted [name, value] pairs as JSON): only to read what a last
+    run saved by that version says about the second it stopped in."""
+    canonical = json.dumps(sorted((key, value) for key, value in record.items() if key != "_time"), default=str)
     return int.from_bytes(hashlib.sha256(canonical.encode()).digest()[:8], "big")
 
 
@@ -1038,15 +1012,21 @@ def to_event(record: dict[str, Any], when: datetime) -> dict[str, Any]:
 
 @dataclass
 class Entry:
-    """One audit record as read, with its change time and fingerprint."""
+    """One audit record as read: its change time, the whole second it belongs to, its fingerprint, and its JSON."""
 
     record: dict[str, Any]
     when: datetime
     fp: int
+    text: str = ""  # json.dumps(record), made once: fingerprinted, then sent
+    second: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.second = self.when.replace(microsecond=0) if self.when.microsecond else self.when
 
 
 def make_entry(record: dict[str, Any]) -> Entry:
-    return Entry(record, record_time(record), fingerprint(record))
+    text = json.dumps(record)
+    return Entry(record, record_time(record), fingerprint(record, text), text)
 
 
 @dataclass
@@ -1066,6 +1046,8 @@ class Second:
 
         Identical records of one second are interchangeable, so numbering them in any order names the same keys.
         """
+        if len(self.entries) == 1:
+            return [self.entries[0].fp]
         seen: dict[int, int] = {}
         keys = []
         for entry in self.entries:
@@ -1121,10 +1103,11 @@ class KeySketch:
 
     def add(self, key: int, sign: int = 1) -> None:
         check = self._check(key)
+        counts, keys, checks = self.counts, self.keys, self.checks
         for cell in self._cells(key):
-            self.counts[cell] += sign
-            self.keys[cell] ^= key
-            self.checks[cell] ^= check
+            counts[cell] += sign
+            keys[cell] ^= key
+            checks[cell] ^= check
 
     def clone(self) -> "KeySketch":
         copy = KeySketch()
@@ -1175,10 +1158,6 @@ class KeySketch:
 """ CURSOR """
 
 
-def _hash_add(total: int, fp: int) -> int:
-    return (total + fp) % HASH_MODULUS
-
-
 def day_start(day: date, zone: str) -> datetime:
     """When LivePerson's result for fromDate=`day` begins, in UTC, if it reads fromDate in `zone`."""
     midnight = datetime.combine(day, datetime.min.time())
@@ -1218,9 +1197,10 @@ class Cursor:
     base: str
     last: str | None = None
     zone: str = "UTC"
-    hours: dict[int, list[int]] = field(default_factory=dict)
+    hours: dict[int, list[Any]] = field(default_factory=dict)  # [count, hash], the hash None where unknown
     sketches: dict[str, KeySketch | None] = field(default_factory=dict)
     skip: list | None = None
+    _midnight: tuple[str, datetime] | None = field(default=None, init=False, repr=False, compare=False)
 
     VERSION = 2
     ZONES = ("UTC", "US/Eastern")
@@ -1266,28 +1246,37 @@ class Cursor:
         return (self.base_day + timedelta(days=hour // 24)).isoformat()
 
     def hour_of(self, moment: datetime) -> int:
-        return int((moment - day_start(self.base_day, "UTC")).total_seconds() // 3600)
+        since_base = moment - self._base_midnight()
+        return since_base.days * 24 + since_base.seconds // 3600
 
     def consume(self, second: Second, keys: list[int]) -> None:
         """Moves past one whole second (its records delivered, or skipped on purpose)."""
-        if self.last is not None and second.text <= self.last:
-            raise ValueError(f"second {second.text} is not after {self.last}")
-        hour = self.hour_of(second.start)
-        count, total = self.hours.get(hour, [0, 0])
-        for entry in second.entries:
-            total = _hash_add(total, entry.fp)
-        self.hours[hour] = [count + len(second.entries), total]
-        day = second.start.date().isoformat()
+        text = second.text
+        if self.last is not None and text <= self.last:
+            raise ValueError(f"second {text} is not after {self.last}")
+        since_base = second.start - self._base_midnight()
+        hour = since_base.days * 24 + since_base.seconds // 3600
+        count, total = self.hours.get(hour, (0, 0))
+        added = sum(entry.fp for entry in second.entries)
+        self.hours[hour] = [count + len(second.entries), None if total is None else (total + added) % HASH_MODULUS]
+        day = text[:10]
         if day not in self.sketches:
             self.sketches[day] = KeySketch()
         sketch = self.sketches[day]
         if sketch is not None:
             for key in keys:
                 sketch.add(key)
-        self.last = second.text
-        if self.skip and self.skip[0] <= second.text:
+        self.last = text
+        if self.skip and self.skip[0] <= text:
             self.skip = None
-        self.rebase(second.start.date() - timedelta(days=1))
+        if since_base.days >= 2:
+            self.rebase(second.start.date() - timedelta(days=1))
+
+    def _base_midnight(self) -> datetime:
+        """`base` 00:00 UTC, worked out once per base (consume needs it for every second)."""
+        if self._midnight is None or self._midnight[0] != self.base:
+            self._midnight = (self.base, day_start(self.base_day, "UTC"))
+        return self._midnight[1]
 
     def rebase(self, day: date) -> None:
         """Moves `base` forward to `day`, forgetting what is older: hours are counted from the new base."""
@@ -1305,7 +1294,9 @@ class Cursor:
             "base": self.base,
             "last": self.last,
             "zone": self.zone,
-            "hours": [[hour, count, f"{total:016x}"] for hour, (count, total) in sorted(self.hours.items())],
+            "hours": [
+                [hour, count, None if total is None else f"{total:016x}"] for hour, (count, total) in sorted(self.hours.items())
+            ],
             "sketches": {day: None if sketch is None else sketch.to_text() for day, sketch in sorted(self.sketches.items())},
             **({"skip": [self.skip[0], self.skip[1], f"{self.skip[2]:016x}"]} if self.skip else {}),
         }
@@ -1323,7 +1314,10 @@ class Cursor:
                 base=date.fromisoformat(state["base"]).isoformat(),
                 last=None if state.get("last") is None else format_time(parse_second(state["last"])),
                 zone=state.get("zone", "UTC"),
-                hours={int(hour): [int(count), int(total, 16)] for hour, count, total in state.get("hours", [])},
+                hours={
+                    int(hour): [int(count), None if total is None else int(total, 16)]
+                    for hour, count, total in state.get("hours", [])
+                },
                 sketches={
                     date.fromisoformat(day).isoformat(): None if text is None else KeySketch.from_text(text)
                     for day, text in state.get("sketches", {}).items()
@@ -1344,11 +1338,12 @@ class Cursor:
         """A last run saved by the first version: positions in `day`, which may end inside the second `last_time`.
 
         Its records up to the second before `last_time` become whole seconds consumed; those of `last_time` it had
-        delivered become `skip`, so that second's other records are delivered once it is read whole. Its hour digests
-        (same fingerprints) carry over; its day has no sketch, so a reconcile there falls back to the hours.
+        delivered become `skip` (with that version's fingerprints), so that second's other records are delivered once
+        it is read whole. Its hour counts carry over, their hashes (of other fingerprints) do not, and its day has no
+        sketch: a reconcile there compares counts, and resends an hour whose count changed.
         """
         day = date.fromisoformat(state["day"])
-        hours = {int(hour): [int(count), int(total, 16)] for hour, (count, total) in state.get("hours", {}).items()}
+        hours: dict[int, list[Any]] = {int(hour): [int(count), None] for hour, (count, _) in state.get("hours", {}).items()}
         last_time, group_count, group_hash = (
             state.get("last_time"),
             int(state.get("group_count", 0)),
@@ -1358,8 +1353,7 @@ class Cursor:
         if last_time:
             boundary = datetime.fromisoformat(last_time.replace("Z", "+00:00"))
             hour = cursor.hour_of(boundary)
-            count, total = hours.get(hour, [0, 0])
-            hours[hour] = [count - group_count, (total - group_hash) % HASH_MODULUS]
+            hours[hour] = [hours.get(hour, [0])[0] - group_count, None]
             if hours[hour][0] <= 0:
                 del hours[hour]
             cursor.last = format_time(boundary - timedelta(seconds=1))
@@ -1373,13 +1367,16 @@ def first_query_day(moment: datetime) -> date:
     return moment.date() if moment.hour >= 5 else moment.date() - timedelta(days=1)
 
 
-def unaccounted(entries: list[Entry], count: int, total: int) -> list[Entry] | None:
+def unaccounted(entries: list[Entry], count: int, total: int | None, fps: list[int] | None = None) -> list[Entry] | None:
     """Which of `entries` are not among the `count` records whose fingerprints add up to `total`; None if unknown.
 
     The difference of the hashes names up to two records that appeared anywhere among them; the first `count`
-    entries being the known ones is tried first. Beyond that the caller resends them all: duplicates, never losses.
+    entries being the known ones is tried first. Beyond that, or without a hash, the caller resends them all:
+    duplicates, never losses. `fps` are the fingerprints to use, if not the entries' own.
     """
-    fps = [entry.fp for entry in entries]
+    if total is None:
+        return [] if len(entries) == count else None
+    fps = fps if fps is not None else [entry.fp for entry in entries]
     if len(fps) >= count and sum(fps[:count]) % HASH_MODULUS == total:
         return entries[count:]
     surplus = (sum(fps) - total) % HASH_MODULUS
@@ -1437,7 +1434,7 @@ def read_page(client: AuditTrailClient, query: AuditQuery) -> tuple[list[dict[st
 def whole_seconds(entries: list[Entry]) -> list[Second]:
     seconds: list[Second] = []
     for entry in entries:
-        start = entry.when.replace(microsecond=0)
+        start = entry.second
         if not seconds or seconds[-1].start != start:
             if seconds and start < seconds[-1].start:
                 raise ResponseFormatError(
@@ -1549,17 +1546,17 @@ def check_seam(entries: list[Entry], after: datetime, overlap: bool) -> list[Ent
     """The records after the cursor's position, once checked: the one before it (`overlap`) is no later than the
     cursor's last second, and none after it is."""
     if overlap:
-        if not entries or entries[0].when.replace(microsecond=0) > after:
+        if not entries or entries[0].second > after:
             raise AuditTrailShiftedError(f"records up to {format_time(after)} went missing before the cursor")
         entries = entries[1:]
-    early = sum(1 for entry in entries if entry.when.replace(microsecond=0) <= after)
+    early = sum(1 for entry in entries if entry.second <= after)
     if early:
         raise AuditTrailShiftedError(f"{early} record(s) at or before {format_time(after)} appeared after the cursor passed it")
     return entries
 
 
 def check_page_start(entries: list[Entry], expected: datetime, continuing: bool) -> None:
-    first = entries[0].when.replace(microsecond=0) if entries else None
+    first = entries[0].second if entries else None
     if first == expected or (continuing and (first is None or first > expected)):
         return
     raise AuditTrailShiftedError(
@@ -1616,7 +1613,7 @@ def reconcile(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple
     buffer: list[tuple[Entry, int]] = []
 
     def close_hour() -> None:
-        if hour is not None and fresh.hours.get(hour) != saved.hours.get(hour):
+        if hour is not None and not same_digest(fresh.hours.get(hour), saved.hours.get(hour)):
             changed[hour] = list(buffer)
         buffer.clear()
 
@@ -1645,6 +1642,13 @@ def reconcile(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple
     return late, fresh
 
 
+def same_digest(fresh: list[Any] | None, saved: list[Any] | None) -> bool:
+    """Whether an hour read again holds what was consumed: same count and hash (count alone where the hash is unknown)."""
+    if fresh is None or saved is None:
+        return fresh is saved
+    return fresh[0] == saved[0] and (saved[1] is None or fresh[1] == saved[1])
+
+
 def name_late_records(saved: Cursor, fresh: Cursor, day: str, hours: dict[int, list[tuple[Entry, int]]]) -> list[Entry]:
     """The records of `day` that the saved cursor had not consumed, named by the sketches, else hour by hour."""
     before, after = saved.sketches.get(day, KeySketch()), fresh.sketches.get(day)
@@ -1668,54 +1672,33 @@ def name_late_records(saved: Cursor, fresh: Cursor, day: str, hours: dict[int, l
     return late
 
 
-def event_size(event: dict[str, Any]) -> int:
-    """The bytes an event takes in the NDJSON the platform sends: len(json.dumps(event)) + 1, without serialising it.
+def event_line(record: dict[str, Any], when: datetime, text: str = "") -> str:
+    """The event of a record as one NDJSON line, exactly `json.dumps(to_event(record, when))`, serialised once.
 
-    JSON escapes a string character by character, so the keys and string values joined escape to the sum of their
-    escaped sizes: one escape call measures them all. The rest of a flat event is fixed: quotes, ": " and ", ", the
-    braces, the newline, and the literals true, false and null. Any other value (a number, a list) is serialised.
+    `text` is the record's JSON if it was made already. The line is both measured (to fill a batch) and sent as
+    it is, so the platform does not serialise it again.
     """
-    if not event:
-        return 3  # {}\n
-    strings = list(event)
-    literals = 0
-    for value in event.values():
-        if isinstance(value, str):
-            strings.append(value)
-        elif value is None or value is True:
-            literals += 4  # null, true
-        elif value is False:
-            literals += 5
-        else:
-            return len(json.dumps(event)) + 1
-    try:
-        escaped = len(JSON_ESCAPE("".join(strings)))
-    except TypeError:  # a key that is not a string: json.dumps decides what becomes of it
-        return len(json.dumps(event)) + 1
-    # `escaped` has two quotes, every key and string value needs two; per pair ": " and ", " (one ", " fewer),
-    # then the braces and the newline.
-    return escaped - 2 + 2 * len(strings) + 4 * len(event) - 2 + 2 + literals + 1
+    if not record or "_time" in record:
+        return json.dumps(to_event(record, when))
+    return (text or json.dumps(record))[:-1] + ', "_time": "' + format_time(when) + '"}'
 
 
 class Batch:
-    """Events waiting to be sent; full when another event would make the send larger than one platform chunk.
-
-    Sizes come from `event_size`, computed once per event by the caller.
-    """
+    """Event lines waiting to be sent; full when another would make the send larger than one platform chunk."""
 
     def __init__(self, max_events: int):
-        self.events: list[dict[str, Any]] = []
+        self.events: list[str] = []
         self._bytes = 0
         self._max_events = max_events
 
     def fits(self, size: int) -> bool:
         return not self.events or (len(self.events) < self._max_events and self._bytes + size <= SEND_BATCH_BYTES)
 
-    def add(self, event: dict[str, Any], size: int) -> None:
-        self.events.append(event)
+    def add(self, line: str, size: int) -> None:
+        self.events.append(line)
         self._bytes += size
 
-    def take(self) -> list[dict[str, Any]]:
+    def take(self) -> list[str]:
         events, self.events, self._bytes = self.events, [], 0
         return events
 
@@ -1732,22 +1715,24 @@ class RunReport:
 
 
 class Sender:
-    """Turns entries into events in batches; yields (events, cursor that holds once they are sent)."""
+    """Turns entries into event lines in batches; yields (lines, cursor that holds once they are sent)."""
 
     def __init__(self, batch_events: int):
         self.batch = Batch(batch_events)
 
-    def add(self, entries: list[Entry], before: Cursor) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
+    def add(self, entries: list[Entry], before: Cursor) -> list[tuple[list[str], Cursor]]:
         """Adds a group of records that belong together (a second, or the late records); `before` is the cursor
-        without them. A batch that must go out before the group is complete carries `before`."""
-        events = [to_event(entry.record, entry.when) for entry in entries]
-        sizes = [event_size(event) for event in events]
+        without them. Returns the batches that must go out first, each with `before`: usually none."""
+        ready: list[tuple[list[str], Cursor]] = []
+        lines = [event_line(entry.record, entry.when, entry.text) for entry in entries]
+        sizes = [len(line) + 1 for line in lines]  # ASCII (json.dumps escapes the rest): characters are bytes
         if self.batch.events and not self.batch.fits(sum(sizes)):
-            yield self.batch.take(), before.copy()
-        for event, size in zip(events, sizes, strict=True):
+            ready.append((self.batch.take(), before.copy()))
+        for line, size in zip(lines, sizes, strict=True):
             if not self.batch.fits(size):
-                yield self.batch.take(), before.copy()  # a second larger than one send: resent whole if a later part fails
-            self.batch.add(event, size)
+                ready.append((self.batch.take(), before.copy()))  # a second larger than one send: resent whole if need be
+            self.batch.add(line, size)
+        return ready
 
 
 class Run:
@@ -1759,7 +1744,7 @@ class Run:
         self.working = saved.copy()
         self.sender = Sender(plan.page_size)
 
-    def batches(self) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
+    def batches(self) -> Iterator[tuple[list[str], Cursor]]:
         """Consume from the cursor on; on a shift, reconcile once and go on; stop at the settle delay, the limit,
         the end or the time budget."""
         try:
@@ -1792,7 +1777,7 @@ class Run:
             raise
         yield from self.flush()
 
-    def consume(self, reader: Iterator[Second]) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
+    def consume(self, reader: Iterator[Second]) -> Iterator[tuple[list[str], Cursor]]:
         report, since = self.report, self.saved.since_time
         for second in reader:
             if second.start > self.horizon:
@@ -1807,7 +1792,7 @@ class Run:
             report.delivered += len(new)
             report.seconds += 1
 
-    def reconcile(self) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
+    def reconcile(self) -> Iterator[tuple[list[str], Cursor]]:
         """Reconciles once per run: the late records go out, and the cursor is rebuilt from what was read."""
         demisto.info(
             f"Records appeared or went missing before the cursor ({self.working.last}); reconciling from {self.working.base}."
@@ -1822,7 +1807,7 @@ class Run:
         self.report.delivered += len(new)
         self.working = rebuilt
 
-    def flush(self) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
+    def flush(self) -> Iterator[tuple[list[str], Cursor]]:
         """The events still waiting, with the cursor that holds once they are sent; the cursor alone if it moved."""
         if self.sender.batch.events or self.working.to_json() != self.saved.to_json():
             yield self.sender.batch.take(), self.working.copy()
@@ -1836,7 +1821,7 @@ class Run:
 
 def fetch_batches(
     client: AuditTrailClient, plan: FetchPlan, saved: Cursor, now: datetime, report: RunReport | None = None
-) -> Iterator[tuple[list[dict[str, Any]], Cursor]]:
+) -> Iterator[tuple[list[str], Cursor]]:
     """Yields (events, cursor after them): send the events, and only then save that cursor.
 
     Whole seconds older than the settle delay are consumed, oldest first, at most about `plan.max_events` events a
@@ -1852,7 +1837,8 @@ def deliverable(second: Second, cursor: Cursor, since: datetime) -> list[Entry]:
     had delivered already (`skip`)."""
     entries = second.entries
     if cursor.skip and cursor.skip[0] == second.text:
-        new = unaccounted(entries, cursor.skip[1], cursor.skip[2])
+        fps = [first_version_fingerprint(entry.record) for entry in entries]
+        new = unaccounted(entries, cursor.skip[1], cursor.skip[2], fps)
         entries = entries if new is None else new
     return [entry for entry in entries if entry.when >= since]
 
@@ -1877,7 +1863,9 @@ def fetch_events_command(client: AuditTrailClient, settings: Settings) -> int:
     try:
         for events, next_cursor in fetch_batches(client, plan, cursor, now, report):
             if events:
-                send_events_to_xsiam(events, vendor=VENDOR, product=PRODUCT, should_update_health_module=False)
+                send_events_to_xsiam(
+                    events, vendor=VENDOR, product=PRODUCT, data_format="json", should_update_health_module=False
+                )
                 total += len(events)
             demisto.setLastRun(next_cursor.to_json())
             cursor = next_cursor

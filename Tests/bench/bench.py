@@ -428,7 +428,8 @@ def _piece_costs(module: ModuleType, records: list[dict[str, Any]], options: Opt
     prepared: dict[str, Any] = {}
 
     def fingerprints() -> None:
-        prepared["fps"] = [module.fingerprint(record) for record in records]  # its JSON made inside, as make_entry does
+        prepared["texts"] = [json.dumps(record) for record in records]  # made once, as make_entry does: hashed, then sent
+        prepared["fps"] = [module.fingerprint(record, text) for record, text in zip(records, prepared["texts"], strict=True)]
 
     def times() -> None:
         prepared["whens"] = [module.record_time(record) for record in records]
@@ -441,8 +442,8 @@ def _piece_costs(module: ModuleType, records: list[dict[str, Any]], options: Opt
 
     def batching() -> None:  # what the sender does per delivered record: its line, serialised once, in a batch
         batch = module.Batch(options.page_size)
-        for record, when in zip(records, prepared["whens"], strict=True):
-            line = module.event_line(record, when)
+        for record, when, text in zip(records, prepared["whens"], prepared["texts"], strict=True):
+            line = module.event_line(record, when, text)
             if not batch.fits(len(line) + 1):
                 batch.take()
             batch.add(line, len(line) + 1)

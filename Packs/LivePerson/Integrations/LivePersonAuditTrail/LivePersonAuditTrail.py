@@ -16,7 +16,7 @@ import struct
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -1081,7 +1081,7 @@ class KeySketch:
     """
 
     PART_CELLS = 12
-    PARTS = 4
+    PARTS = 4  # _cells spreads a key over exactly four parts
     CELL = struct.Struct("<iQH")
 
     def __init__(self) -> None:
@@ -1096,18 +1096,29 @@ class KeySketch:
         return (((key ^ (key >> 29)) * 0xBF58476D1CE4E5B9) & _MASK64) >> 48
 
     @classmethod
-    def _cells(cls, key: int) -> list[int]:
-        # Keys are already uniform 64-bit hashes: one multiplication spreads them, and each part takes 16 bits.
-        spread = (key * 0xD6E8FEB86659FD93) & _MASK64
-        return [part * cls.PART_CELLS + ((spread >> (16 * part)) & 0xFFFF) % cls.PART_CELLS for part in range(cls.PARTS)]
+    def _cells(cls, key: int) -> tuple[int, int, int, int]:
+        # Keys are already uniform 64-bit hashes: one multiplication spreads them, and each of the four parts takes
+        # 16 bits of it.
+        spread, size = (key * 0xD6E8FEB86659FD93) & _MASK64, cls.PART_CELLS
+        return (
+            (spread & 0xFFFF) % size,
+            size + ((spread >> 16) & 0xFFFF) % size,
+            2 * size + ((spread >> 32) & 0xFFFF) % size,
+            3 * size + (spread >> 48) % size,
+        )
 
     def add(self, key: int, sign: int = 1) -> None:
-        check = self._check(key)
-        counts, keys, checks = self.counts, self.keys, self.checks
-        for cell in self._cells(key):
-            counts[cell] += sign
-            keys[cell] ^= key
-            checks[cell] ^= check
+        self.add_all((key,), sign)
+
+    def add_all(self, keys: Iterable[int], sign: int = 1) -> None:
+        """Adds (or, with sign -1, removes) keys; one call per second of records, so the loop stays tight."""
+        counts, sums, checks, cells, check_of = self.counts, self.keys, self.checks, self._cells, self._check
+        for key in keys:
+            check = check_of(key)
+            for cell in cells(key):
+                counts[cell] += sign
+                sums[cell] ^= key
+                checks[cell] ^= check
 
     def clone(self) -> "KeySketch":
         copy = KeySketch()
@@ -1264,8 +1275,7 @@ class Cursor:
             self.sketches[day] = KeySketch()
         sketch = self.sketches[day]
         if sketch is not None:
-            for key in keys:
-                sketch.add(key)
+            sketch.add_all(keys)
         self.last = text
         if self.skip and self.skip[0] <= text:
             self.skip = None

@@ -1442,16 +1442,21 @@ def read_page(client: AuditTrailClient, query: AuditQuery) -> tuple[list[dict[st
 
 
 def whole_seconds(entries: list[Entry]) -> list[Second]:
+    """The entries grouped by their second, in the order read (which must be ascending)."""
     seconds: list[Second] = []
+    current: datetime | None = None
+    group: list[Entry] = []
     for entry in entries:
         start = entry.second
-        if not seconds or seconds[-1].start != start:
-            if seconds and start < seconds[-1].start:
+        if start != current:
+            if current is not None and start < current:
                 raise ResponseFormatError(
                     "The Audit Trail answered records out of time order although ascending order was asked."
                 )
-            seconds.append(Second(start, []))
-        seconds[-1].entries.append(entry)
+            group = []
+            seconds.append(Second(start, group))
+            current = start
+        group.append(entry)
     return seconds
 
 

@@ -1692,3 +1692,26 @@ def test_late_record_in_the_first_versions_day_is_never_lost(platform: Platform,
     names = Counter(e["objectName"] for e in platform.events)
     assert {"after", "late", "s2"} <= set(names)
     assert all(name.startswith(("m", "s")) for name, count in names.items() if count > 1)
+
+
+def test_whole_seconds_groups_ascending_records_and_refuses_any_other_order() -> None:
+    """
+    Given records in ascending time, three in one second (one with a fraction), and then a page out of order
+    When they are grouped into seconds
+    Then each second holds its records in the order read, and a record earlier than the one before is an error
+    """
+    entries = [
+        entry("2026-11-23 10:00:00", 1),
+        entry("2026-11-23 10:00:01", 2),
+        lp.Entry({}, datetime(2026, 11, 23, 10, 0, 1, 500000, tzinfo=UTC), 3),
+        entry("2026-11-23 10:00:01", 4),
+        entry("2026-11-23 10:00:07", 5),
+    ]
+    seconds = lp.whole_seconds(entries)
+    assert [(whole.text, [e.fp for e in whole.entries]) for whole in seconds] == [
+        ("2026-11-23T10:00:00Z", [1]),
+        ("2026-11-23T10:00:01Z", [2, 3, 4]),
+        ("2026-11-23T10:00:07Z", [5]),
+    ]
+    with pytest.raises(lp.ResponseFormatError, match="out of time order"):
+        lp.whole_seconds([entries[4], entries[0]])

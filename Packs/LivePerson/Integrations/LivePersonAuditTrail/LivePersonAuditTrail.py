@@ -1785,7 +1785,7 @@ class Run:
             self.report.stopped = "time"
             demisto.info(str(error))
             yield from self.flush()
-            self.stop_if_stalled(f"the run's time budget was spent before a whole second could be read ({error})")
+            self.stop_if_stalled(f"the run stopped before it could consume a whole second: {error}")
             return
         except TransientError:
             yield from self.flush()

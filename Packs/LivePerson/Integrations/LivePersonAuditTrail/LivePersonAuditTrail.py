@@ -1876,12 +1876,10 @@ def fetch_events_command(client: AuditTrailClient, settings: Settings) -> int:
     report = RunReport()
     total = 0
     try:
-        for events, next_cursor in fetch_batches(client, plan, cursor, now, report):
-            if events:
-                send_events_to_xsiam(
-                    events, vendor=VENDOR, product=PRODUCT, data_format="json", should_update_health_module=False
-                )
-                total += len(events)
+        for lines, next_cursor in fetch_batches(client, plan, cursor, now, report):
+            if lines:  # event lines already serialised: the platform sends them as they are
+                send_events_to_xsiam(lines, vendor=VENDOR, product=PRODUCT, data_format="json", should_update_health_module=False)
+                total += len(lines)
             demisto.setLastRun(next_cursor.to_json())
             cursor = next_cursor
     finally:

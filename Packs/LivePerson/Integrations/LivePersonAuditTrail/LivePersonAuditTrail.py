@@ -1,8 +1,9 @@
 """LivePerson Audit Trail: collects the LivePerson Conversational Cloud Audit Trail into Cortex XSIAM.
 
 Read top to bottom: constants, errors, settings, the integration-context cache, the Domain API resolver, the
-OAuth2 token provider, the GraphQL query builder, the client, the cursor (the last-run state), the fetch loop,
-the commands and main.
+OAuth2 token provider, the GraphQL query builder, the page-size learner, the client, records (fingerprint, time,
+event line), the key sketch, the cursor (the last-run state), the fetch loop (whole seconds, reconcile, the run),
+the commands and main. The Cursor's docstring is the one explanation of how the collector stays exact.
 """
 
 import base64

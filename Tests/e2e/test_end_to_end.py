@@ -347,7 +347,9 @@ UNDOCUMENTED = [
 
 
 @pytest.mark.parametrize(("behaviour", "name"), UNDOCUMENTED, ids=[name for _, name in UNDOCUMENTED])
-def test_undocumented_behaviour_keeps_every_record_once(tmp_path: Path, clock: VirtualClock, behaviour: dict, name: str) -> None:
+def test_undocumented_behaviour_keeps_every_record_once(
+    tmp_path: Path, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch, behaviour: dict, name: str
+) -> None:
     """
     Given a fake that plays one behaviour the documentation leaves open, a day of records with bursts larger than
     a page and midnights, changes arriving between runs (some a few seconds late), and three changes that appear
@@ -357,9 +359,7 @@ def test_undocumented_behaviour_keeps_every_record_once(tmp_path: Path, clock: V
     """
     with FakeLivePerson(seed=13, clock=clock.time, **behaviour) as fake:  # one clock for both sides
         state = tmp_path / "instance"
-        import os  # noqa: PLC0415
-
-        os.environ["REQUESTS_CA_BUNDLE"] = fake.ca_bundle
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_bundle)  # restored after the test, as the `instance` fixture does
         runner.configure_for_fake(state, fake, first_fetch="2 days", max_fetch="3000")
         rng = data.make_rng(17)
         fake.add_records(data.generate_backlog(NOW - timedelta(days=1, hours=6), NOW - timedelta(minutes=20), 1200, rng))

@@ -1036,7 +1036,6 @@ class Second:
 
     start: datetime
     entries: list[Entry]
-    by_position: bool = False  # read over several pages by offset: more records than one page can hold
 
     @property
     def text(self) -> str:
@@ -1539,7 +1538,7 @@ class SecondPager:
         elif asked < self.client.pages.ask(LARGEST_PAGE):
             self.wanted = LARGEST_PAGE  # the second fills the page: ask again for as much as the server gives
         else:
-            self.carried = Second(last.start, held_back_tail(last.entries), by_position=True)
+            self.carried = Second(last.start, held_back_tail(last.entries))
             self.position += len(self.carried.entries)
             warn_once_by_position(last, asked)
 
@@ -1727,7 +1726,6 @@ class RunReport:
     seconds: int = 0
     reconciled: bool = False
     stopped: str = "end"  # end, settle, limit, time
-    waiting: datetime | None = None  # the first second left for the settle delay
 
 
 class Sender:
@@ -1797,7 +1795,7 @@ class Run:
         report, since = self.report, self.saved.since_time
         for second in reader:
             if second.start > self.horizon:
-                report.stopped, report.waiting = "settle", second.start
+                report.stopped = "settle"
                 return
             new = deliverable(second, self.working, since)
             if report.seconds and report.delivered + len(new) > self.plan.max_events:

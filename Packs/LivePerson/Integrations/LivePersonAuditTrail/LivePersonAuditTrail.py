@@ -1237,7 +1237,7 @@ class Cursor:
     def position(self, zone: str | None = None) -> int:
         """How many records of the result of fromDate=`base` (read in `zone`) the cursor has consumed."""
         begins = day_start(self.base_day, zone or self.zone)
-        first_hour = int((begins - day_start(self.base_day, "UTC")).total_seconds() // 3600)
+        first_hour = self.hour_of(begins)
         return sum(count for hour, (count, _) in self.hours.items() if hour >= first_hour)
 
     def positions(self) -> list[tuple[str, int]]:
@@ -1265,8 +1265,7 @@ class Cursor:
         text = second.text
         if self.last is not None and text <= self.last:
             raise ValueError(f"second {text} is not after {self.last}")
-        since_base = second.start - self._base_midnight()
-        hour = since_base.days * 24 + since_base.seconds // 3600
+        hour = self.hour_of(second.start)
         count, total = self.hours.get(hour, (0, 0))
         added = sum(entry.fp for entry in second.entries)
         self.hours[hour] = [count + len(second.entries), None if total is None else (total + added) % HASH_MODULUS]
@@ -1279,7 +1278,7 @@ class Cursor:
         self.last = text
         if self.skip and self.skip[0] <= text:
             self.skip = None
-        if since_base.days >= 2:
+        if hour >= 48:  # the second is two days after base: keep only the day before it
             self.rebase(second.start.date() - timedelta(days=1))
 
     def _base_midnight(self) -> datetime:
@@ -1638,9 +1637,10 @@ def reconcile(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple
                 continue
             if second.start > last:
                 break
-            if fresh.hour_of(second.start) != hour:
+            second_hour = fresh.hour_of(second.start)
+            if second_hour != hour:
                 close_hour()
-                hour = fresh.hour_of(second.start)
+                hour = second_hour
             keys = second.keys()
             fresh.consume(second, keys)
             buffer.extend(zip(second.entries, keys, strict=True))

@@ -437,8 +437,7 @@ def _piece_costs(module: ModuleType, records: list[dict[str, Any]], options: Opt
     def cursor() -> None:  # what the reader and Cursor.consume do per record, fingerprint and time given
         entries = [module.Entry(*values) for values in zip(records, prepared["whens"], prepared["fps"], strict=True)]
         working = module.Cursor.start(prepared["whens"][0])
-        for second in module.whole_seconds(entries):
-            working.consume(second, second.keys())
+        working.consume(module.whole_seconds(entries))
 
     def batching() -> None:  # what the sender does per delivered record: its line, serialised once, in a batch
         batch = module.Batch(options.page_size)

@@ -14,6 +14,7 @@ import itertools
 import json
 import re
 import struct
+import sys
 import time
 import urllib.parse
 from collections import Counter
@@ -92,8 +93,11 @@ SERVER_ERROR_PAUSES = (5, 10, 15)
 RATE_LIMIT_PAUSES = (1, 2, 4, 8, 15)
 RUN_TIME_BUDGET_SECONDS = 150  # a run gives up retrying past this; the next scheduled run resumes
 MAX_PAGES_PER_RUN = 1000
-# One send must be one platform chunk (1 MiB): then a failed send leaves nothing half-ingested.
+# One send must be one platform chunk (1 MiB): then a failed send leaves nothing half-ingested. The platform's
+# chunking counts each line as sys.getsizeof does: for the ASCII lines json.dumps makes, its length plus a fixed overhead.
 SEND_BATCH_BYTES = 900_000
+LINE_OVERHEAD = sys.getsizeof("")
+MAX_BATCH_EVENTS = 10_000  # fewer sends (and saves of the last run) than one a page; the bytes limit comes first
 HASH_MODULUS = 2**64
 # changeDate in the UTC the collector asks for, as LivePerson writes it: "2024-05-01 13:45:10.0" (fraction optional).
 CHANGE_DATE_SHAPE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?", re.ASCII)
@@ -984,18 +988,28 @@ def first_version_fingerprint(record: dict[str, Any]) -> int:
 
 
 def record_time(record: dict[str, Any]) -> datetime:
-    """The change time of a record, asked for in UTC ("2024-05-01 13:45:10.0").
+    """The change time of a record, asked for in UTC ("2024-05-01 13:45:10.0")."""
+    return read_change_date(record.get("changeDate"))[0]
 
-    The shape LivePerson writes is read by `datetime.fromisoformat`, a tenth of strptime's cost; any other value goes
-    to strptime, which decides, as it always did, what else is a time and how a bad value is reported.
+
+def read_change_date(value: Any) -> tuple[datetime, str]:
+    """A changeDate as a time, and that time as the event's `_time` (exactly `format_time` of it).
+
+    The shape LivePerson writes is read by `datetime.fromisoformat`, a tenth of strptime's cost, and its `_time` is
+    the same text rearranged; any other value goes to strptime, which decides, as it always did, what else is a time
+    and how a bad value is reported.
     """
-    value = record.get("changeDate")
     if isinstance(value, str) and CHANGE_DATE_SHAPE.fullmatch(value):
         try:
-            return datetime.fromisoformat(value + "+00:00")
+            when = datetime.fromisoformat(value + "+00:00")
         except ValueError:  # out of range (month 13, February 30): reported below in strptime's words
             pass
-    return _strptime_record_time(value)
+        else:
+            if when.microsecond or when.year < 1000:
+                return when, format_time(when)
+            return when, f"{value[:10]}T{value[11:19]}Z"
+    when = _strptime_record_time(value)
+    return when, format_time(when)
 
 
 def _strptime_record_time(value: Any) -> datetime:
@@ -1011,35 +1025,67 @@ def to_event(record: dict[str, Any], when: datetime) -> dict[str, Any]:
     return {**record, "_time": format_time(when)}
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
-    """One audit record as read: its change time, the whole second it belongs to, its fingerprint, and its JSON."""
+    """One audit record as read: its change time, its fingerprint, its event line, and the whole second it is in."""
 
     record: dict[str, Any]
     when: datetime
     fp: int
-    text: str = ""  # json.dumps(record), made once: fingerprinted, then sent
-    second: datetime = field(init=False)
+    line: str = ""  # the event as sent (`event_line`); made here when not given
+    second: datetime = None  # type: ignore[assignment]  # `when` less its fraction; worked out here when not given
 
     def __post_init__(self) -> None:
-        self.second = self.when.replace(microsecond=0) if self.when.microsecond else self.when
+        if self.second is None:
+            self.second = self.when.replace(microsecond=0) if self.when.microsecond else self.when
+        if not self.line:
+            self.line = event_line(self.record, self.when)
+
+
+_NO_VALUE = object()  # what no record's changeDate is
 
 
 def make_entry(record: dict[str, Any]) -> Entry:
-    text = json.dumps(record)
-    return Entry(record, record_time(record), fingerprint(record, text), text)
+    return make_entries([record])[0]
 
 
-@dataclass
+def make_entries(records: list[dict[str, Any]]) -> list[Entry]:
+    """The entries of a page, in one pass, the work that every record costs kept to the least.
+
+    Each record's JSON is made once: hashed as its `fingerprint`, then sent as its event line with `_time` appended
+    (`event_line`). Times are read once for each run of records that share a changeDate (they come in time order).
+    """
+    entries: list[Entry] = []
+    dumps, blake2b, from_bytes = json.dumps, hashlib.blake2b, int.from_bytes
+    value: Any = _NO_VALUE
+    when = second = None
+    ending = ""
+    for record in records:
+        text = dumps(record)
+        if record.get("changeDate") != value:
+            value = record.get("changeDate")
+            when, stamp = read_change_date(value)
+            second = when.replace(microsecond=0) if when.microsecond else when
+            ending = ', "_time": "' + stamp + '"}'
+        fp = from_bytes(blake2b(text.encode(), digest_size=8).digest(), "big")  # fingerprint(record, text), inlined
+        line = text[:-1] + ending if record and "_time" not in record else event_line(record, when, text)  # type: ignore[arg-type]
+        entries.append(Entry(record, when, fp, line, second))  # type: ignore[arg-type]
+    return entries
+
+
+@dataclass(slots=True)
 class Second:
     """Every record of one changeDate second, in the order read. Positions inside a second mean nothing."""
 
     start: datetime
     entries: list[Entry]
+    _text: str = field(default="", repr=False, compare=False)
 
     @property
     def text(self) -> str:
-        return format_time(self.start)
+        if not self._text:
+            self._text = format_time(self.start)
+        return self._text
 
     def keys(self) -> list[int]:
         """Set keys of the second's records: identical records are told apart by their occurrence number.
@@ -1108,14 +1154,25 @@ class KeySketch:
         )
 
     def add(self, key: int, sign: int = 1) -> None:
-        self.add_all((key,), sign)
+        check = self._check(key)
+        for cell in self._cells(key):
+            self.counts[cell] += sign
+            self.keys[cell] ^= key
+            self.checks[cell] ^= check
 
     def add_all(self, keys: Iterable[int], sign: int = 1) -> None:
-        """Adds (or, with sign -1, removes) keys; one call per second of records, so the loop stays tight."""
-        counts, sums, checks, cells, check_of = self.counts, self.keys, self.checks, self._cells, self._check
+        """Adds (or, with sign -1, removes) keys. It runs for every record consumed, so `_cells` and `_check` are
+        written out here (`test_key_sketch_add_all_is_add_of_cells_and_check` holds them to the same result)."""
+        counts, sums, checks, size = self.counts, self.keys, self.checks, self.PART_CELLS
         for key in keys:
-            check = check_of(key)
-            for cell in cells(key):
+            check = (((key ^ (key >> 29)) * 0xBF58476D1CE4E5B9) & _MASK64) >> 48
+            spread = (key * 0xD6E8FEB86659FD93) & _MASK64
+            for cell in (
+                (spread & 0xFFFF) % size,
+                size + ((spread >> 16) & 0xFFFF) % size,
+                2 * size + ((spread >> 32) & 0xFFFF) % size,
+                3 * size + (spread >> 48) % size,
+            ):
                 counts[cell] += sign
                 sums[cell] ^= key
                 checks[cell] ^= check
@@ -1260,26 +1317,61 @@ class Cursor:
         since_base = moment - self._base_midnight()
         return since_base.days * 24 + since_base.seconds // 3600
 
-    def consume(self, second: Second, keys: list[int]) -> None:
-        """Moves past one whole second (its records delivered, or skipped on purpose)."""
-        text = second.text
-        if self.last is not None and text <= self.last:
-            raise ValueError(f"second {text} is not after {self.last}")
-        hour = self.hour_of(second.start)
-        count, total = self.hours.get(hour, (0, 0))
-        added = sum(entry.fp for entry in second.entries)
-        self.hours[hour] = [count + len(second.entries), None if total is None else (total + added) % HASH_MODULUS]
-        day = text[:10]
-        if day not in self.sketches:
-            self.sketches[day] = KeySketch()
-        sketch = self.sketches[day]
+    def consume(self, seconds: list[Second]) -> None:
+        """Moves past whole seconds, oldest first (their records delivered, or skipped on purpose).
+
+        One call per page of seconds: the per-second work is counting and hashing into the hour and adding the keys
+        to the day's sketch, once for each day the page touches.
+        """
+        if not seconds:
+            return
+        if self.last is not None and seconds[0].text <= self.last:
+            raise ValueError(f"second {seconds[0].text} is not after {self.last}")
+        midnight, hours = self._base_midnight(), self.hours
+        day: int | None = None  # the day (counted from base) whose keys are being gathered
+        day_keys: list[int] = []
+        previous = None
+        for second in seconds:
+            start, entries = second.start, second.entries
+            if previous is not None and start <= previous:
+                raise ValueError(f"second {second.text} is not after {format_time(previous)}")
+            previous = start
+            since_base = start - midnight
+            hour = since_base.days * 24 + since_base.seconds // 3600
+            if hour // 24 != day:
+                self._add_keys(day, day_keys)
+                day, day_keys = hour // 24, []
+            if len(entries) == 1:
+                added = entries[0].fp
+                day_keys.append(added)
+            else:
+                added = sum(entry.fp for entry in entries)
+                day_keys.extend(second.keys())
+            digest = hours.get(hour)
+            if digest is None:
+                hours[hour] = [len(entries), added % HASH_MODULUS]
+            else:
+                digest[0] += len(entries)
+                digest[1] = None if digest[1] is None else (digest[1] + added) % HASH_MODULUS
+            if self.skip and self.skip[0] <= second.text:
+                self.skip = None
+            if hour >= 48:  # the second is two days after base: keep only the day before it
+                self._add_keys(day, day_keys)
+                self.rebase(start.date() - timedelta(days=1))
+                midnight, hours, day, day_keys = self._base_midnight(), self.hours, None, []
+        self._add_keys(day, day_keys)
+        self.last = seconds[-1].text
+
+    def _add_keys(self, day: int | None, keys: list[int]) -> None:
+        """Adds consumed records' keys to the sketch of the day `day` days after base (made on its first record)."""
+        if day is None or not keys:
+            return
+        name = self.day_of_hour(24 * day)
+        if name not in self.sketches:
+            self.sketches[name] = KeySketch()
+        sketch = self.sketches[name]
         if sketch is not None:
             sketch.add_all(keys)
-        self.last = text
-        if self.skip and self.skip[0] <= text:
-            self.skip = None
-        if hour >= 48:  # the second is two days after base: keep only the day before it
-            self.rebase(second.start.date() - timedelta(days=1))
 
     def _base_midnight(self) -> datetime:
         """`base` 00:00 UTC, worked out once per base (consume needs it for every second)."""
@@ -1461,8 +1553,9 @@ def whole_seconds(entries: list[Entry]) -> list[Second]:
 
 def read_seconds(
     client: AuditTrailClient, plan: FetchPlan, from_day: date, position: int, after: datetime | None
-) -> Iterator[Second]:
-    """The whole seconds of the ascending result of fromDate=`from_day`, from `position` on, lazily, page by page.
+) -> Iterator[list[Second]]:
+    """The whole seconds of the ascending result of fromDate=`from_day`, from `position` on, lazily: a list of the
+    seconds each page completes (never an empty one), so that callers do their work once per page.
 
     A page's last second may go on in the next page, so the next page starts at that second's first record and
     reads it whole again. A second that fills a whole page is asked again with the largest page the server gives;
@@ -1476,7 +1569,8 @@ def read_seconds(
         if client.out_of_time():
             raise OutOfTimeError("The run's time budget is spent; the next run goes on.")
         seconds, end = pager.next_page()
-        yield from seconds
+        if seconds:
+            yield seconds
         if end:
             return
     raise OutOfTimeError(f"The run read {MAX_PAGES_PER_RUN} pages, its limit; the next run goes on.")
@@ -1499,7 +1593,7 @@ class SecondPager:
         overlap = self.after is not None and self.position > 0
         offset = self.position - 1 if overlap else self.position
         records, end = read_page(self.client, self.plan.query(self.from_day, asked, offset))
-        entries = [make_entry(record) for record in records]
+        entries = make_entries(records)
         if self.after is not None:
             entries, self.after = check_seam(entries, self.after, overlap), None
         elif self.expected is not None:
@@ -1590,7 +1684,7 @@ def warn_once_by_position(second: Second, asked: int) -> None:
         )
 
 
-def open_reader(client: AuditTrailClient, plan: FetchPlan, cursor: Cursor) -> Iterator[Second] | None:
+def open_reader(client: AuditTrailClient, plan: FetchPlan, cursor: Cursor) -> Iterator[list[Second]] | None:
     """The seconds after the cursor, once the seam checks out; None when records appeared or went missing before it.
 
     The position depends on the zone LivePerson reads fromDate in; where the zones give different positions and the
@@ -1632,7 +1726,7 @@ def reconcile(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple
         buffer.clear()
 
     if last is not None:
-        for second in read_seconds(client, plan, from_day, 0, None):
+        for second in itertools.chain.from_iterable(read_seconds(client, plan, from_day, 0, None)):
             if second.start < region:
                 continue
             if second.start > last:
@@ -1641,9 +1735,8 @@ def reconcile(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple
             if second_hour != hour:
                 close_hour()
                 hour = second_hour
-            keys = second.keys()
-            fresh.consume(second, keys)
-            buffer.extend(zip(second.entries, keys, strict=True))
+            fresh.consume([second])
+            buffer.extend(zip(second.entries, second.keys(), strict=True))
         close_hour()
     fresh.last = saved.last
     late: list[Entry] = []
@@ -1699,7 +1792,10 @@ def event_line(record: dict[str, Any], when: datetime, text: str = "") -> str:
 
 
 class Batch:
-    """Event lines waiting to be sent; full when another would make the send larger than one platform chunk."""
+    """Event lines waiting to be sent; full when another would make the send larger than one platform chunk.
+
+    A line's `size` is what the platform's chunking counts for it: `len(line) + LINE_OVERHEAD`.
+    """
 
     def __init__(self, max_events: int):
         self.events: list[str] = []
@@ -1712,6 +1808,16 @@ class Batch:
     def add(self, line: str, size: int) -> None:
         self.events.append(line)
         self._bytes += size
+
+    def add_all(self, lines: list[str]) -> bool:
+        """Adds all the lines if they fit together (one line always fits an empty batch); otherwise adds none."""
+        size = sum(map(len, lines)) + LINE_OVERHEAD * len(lines)
+        alone = len(lines) == 1 and not self.events
+        if not alone and (len(self.events) + len(lines) > self._max_events or self._bytes + size > SEND_BATCH_BYTES):
+            return False
+        self.events.extend(lines)
+        self._bytes += size
+        return True
 
     def take(self) -> list[str]:
         events, self.events, self._bytes = self.events, [], 0
@@ -1728,27 +1834,6 @@ class RunReport:
     stopped: str = "end"  # end, settle, limit, time
 
 
-class Sender:
-    """Turns entries into event lines in batches; yields (lines, cursor that holds once they are sent)."""
-
-    def __init__(self, batch_events: int):
-        self.batch = Batch(batch_events)
-
-    def add(self, entries: list[Entry], before: Cursor) -> list[tuple[list[str], Cursor]]:
-        """Adds a group of records that belong together (a second, or the late records); `before` is the cursor
-        without them. Returns the batches that must go out first, each with `before`: usually none."""
-        ready: list[tuple[list[str], Cursor]] = []
-        lines = [event_line(entry.record, entry.when, entry.text) for entry in entries]
-        sizes = [len(line) + 1 for line in lines]  # ASCII (json.dumps escapes the rest): characters are bytes
-        if self.batch.events and not self.batch.fits(sum(sizes)):
-            ready.append((self.batch.take(), before.copy()))
-        for line, size in zip(lines, sizes, strict=True):
-            if not self.batch.fits(size):
-                ready.append((self.batch.take(), before.copy()))  # a second larger than one send: resent whole if need be
-            self.batch.add(line, size)
-        return ready
-
-
 class Run:
     """One fetch-events run: the cursor as it moves, the events waiting to be sent, and what happened."""
 
@@ -1756,7 +1841,7 @@ class Run:
         self.client, self.plan, self.saved, self.report = client, plan, saved, report
         self.horizon = (now - timedelta(seconds=plan.settle_seconds)).replace(microsecond=0)
         self.working = saved.copy()
-        self.sender = Sender(plan.page_size)
+        self.batch = Batch(MAX_BATCH_EVENTS)
 
     def batches(self) -> Iterator[tuple[list[str], Cursor]]:
         """Consume from the cursor on; on a shift, reconcile once and go on; stop at the settle delay, the limit,
@@ -1791,20 +1876,70 @@ class Run:
             raise
         yield from self.flush()
 
-    def consume(self, reader: Iterator[Second]) -> Iterator[tuple[list[str], Cursor]]:
-        report, since = self.report, self.saved.since_time
-        for second in reader:
+    def consume(self, reader: Iterator[list[Second]]) -> Iterator[tuple[list[str], Cursor]]:
+        """Consumes the reader's seconds in order, page by page, up to the settle delay and about `max_events`."""
+        for seconds in reader:
+            pieces, stop = self.take(seconds)
+            yield from self.send(pieces)
+            if stop:
+                self.report.stopped = stop
+                return
+
+    def take(self, seconds: list[Second]) -> tuple[list[tuple[list[Entry], Second | None]], str | None]:
+        """The page's seconds this run consumes, each with its records to deliver, and why it stops, if it does.
+
+        As good as always a whole page is taken as it is: it is older than the settle delay and than `since`, and
+        within the limit. Otherwise it is taken second by second.
+        """
+        report, working, since = self.report, self.working, self.saved.since_time
+        count = sum(len(second.entries) for second in seconds)
+        if (
+            not working.skip
+            and seconds[0].start >= since
+            and seconds[-1].start <= self.horizon
+            and report.delivered + count <= self.plan.max_events
+        ):
+            report.delivered += count
+            report.seconds += len(seconds)
+            return [(second.entries, second) for second in seconds], None
+        pieces: list[tuple[list[Entry], Second | None]] = []
+        for second in seconds:
+            new = deliverable(second, working, since)
             if second.start > self.horizon:
-                report.stopped = "settle"
-                return
-            new = deliverable(second, self.working, since)
+                return pieces, "settle"
             if report.seconds and report.delivered + len(new) > self.plan.max_events:
-                report.stopped = "limit"
-                return
-            yield from self.sender.add(new, self.working)
-            self.working.consume(second, second.keys())
+                return pieces, "limit"
+            pieces.append((new, second))
             report.delivered += len(new)
             report.seconds += 1
+        return pieces, None
+
+    def send(self, pieces: list[tuple[list[Entry], Second | None]]) -> Iterator[tuple[list[str], Cursor]]:
+        """Adds the pieces' events to the batch and consumes their seconds (a piece without one: late records).
+
+        A full batch goes out with the cursor of exactly the seconds whose events it holds, so a piece is never split
+        between batches, unless it alone is larger than one send: its parts go out with the cursor from before it,
+        and all of it is resent if a later part fails.
+        """
+        batch = self.batch
+        if batch.add_all([entry.line for entries, _ in pieces for entry in entries]):  # as good as always
+            self.working.consume([second for _, second in pieces if second is not None])
+            return
+        done: list[Second] = []
+        for entries, second in pieces:
+            lines = [entry.line for entry in entries]
+            if not batch.add_all(lines):
+                self.working.consume(done)
+                done = []
+                if batch.events:
+                    yield batch.take(), self.working.copy()
+                for line in lines:  # a piece larger than one send
+                    if not batch.add_all([line]):
+                        yield batch.take(), self.working.copy()
+                        batch.add_all([line])
+            if second is not None:
+                done.append(second)
+        self.working.consume(done)
 
     def reconcile(self) -> Iterator[tuple[list[str], Cursor]]:
         """Reconciles once per run: the late records go out, and the cursor is rebuilt from what was read."""
@@ -1817,14 +1952,14 @@ class Run:
         except AuditTrailShiftedError as error:
             raise OutOfTimeError(f"the Audit Trail changed while it was re-read from {self.working.base}: {error}") from error
         new = [entry for entry in late if entry.when >= self.saved.since_time]
-        yield from self.sender.add(new, self.working)
+        yield from self.send([(new, None)])
         self.report.delivered += len(new)
         self.working = rebuilt
 
     def flush(self) -> Iterator[tuple[list[str], Cursor]]:
         """The events still waiting, with the cursor that holds once they are sent; the cursor alone if it moved."""
-        if self.sender.batch.events or self.working.to_json() != self.saved.to_json():
-            yield self.sender.batch.take(), self.working.copy()
+        if self.batch.events or self.working.to_json() != self.saved.to_json():
+            yield self.batch.take(), self.working.copy()
 
     def stop_if_stalled(self, cause: str) -> None:
         """A run that delivered nothing and could not move the cursor says so: the platform shows the error in the
@@ -1850,6 +1985,8 @@ def deliverable(second: Second, cursor: Cursor, since: datetime) -> list[Entry]:
     """The records of a second to deliver: not those older than the first fetch time, nor those an upgraded cursor
     had delivered already (`skip`)."""
     entries = second.entries
+    if not cursor.skip and second.start >= since:  # as good as always: every record of the second is new
+        return entries
     if cursor.skip and cursor.skip[0] == second.text:
         fps = [first_version_fingerprint(entry.record) for entry in entries]
         new = unaccounted(entries, cursor.skip[1], cursor.skip[2], fps)
@@ -1911,7 +2048,7 @@ def get_events(client: AuditTrailClient, settings: Settings, start: datetime, en
     """Events from `start` to `end`, oldest first, at most `limit`, without touching the last run."""
     plan = FetchPlan(settings.filters, limit, min(settings.page_size, max(limit + 1, MIN_PAGE_SIZE)))
     events: list[dict[str, Any]] = []
-    for second in read_seconds(client, plan, first_query_day(start), 0, None):
+    for second in itertools.chain.from_iterable(read_seconds(client, plan, first_query_day(start), 0, None)):
         if second.start > end or len(events) >= limit:
             break
         events.extend(to_event(entry.record, entry.when) for entry in second.entries if start <= entry.when <= end)

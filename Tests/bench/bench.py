@@ -14,7 +14,7 @@ precomputed bytes) over HTTPS on loopback. Figures, printed as one table and wri
 - API calls per record drained, and per steady-state run over a simulated day of one-minute runs (in process, on
   the collector's virtual clock, so cached tokens and hosts expire as in a real day; a few records a minute).
 - CPU per record, in process and without HTTP: the collector's own (an in-process drain minus floor (b) on the
-  same answers), and its pieces measured alone: fingerprint, changeDate parsing, cursor, batching.
+  same answers), and its pieces measured alone: record JSON, entries, changeDate parsing, cursor, batching.
 - peak memory (RSS) of the drain's largest run, above the run that finds nothing, next to its records' JSON.
 - the last run's size after the drain, and whether every record was delivered exactly as served.
 """
@@ -425,31 +425,38 @@ def piece_costs(records: list[dict[str, Any]], options: Options) -> dict[str, fl
 
 
 def _piece_costs(module: ModuleType, records: list[dict[str, Any]], options: Options) -> dict[str, float | None]:
+    pages = [records[start : start + options.page_size] for start in range(0, len(records), options.page_size)]
     prepared: dict[str, Any] = {}
 
-    def fingerprints() -> None:
-        prepared["texts"] = [json.dumps(record) for record in records]  # made once, as make_entry does: hashed, then sent
-        prepared["fps"] = [module.fingerprint(record, text) for record, text in zip(records, prepared["texts"], strict=True)]
+    def record_json() -> None:  # the send's own serialisation, made once by the collector (floor (b) pays it too)
+        for page in pages:
+            [module.record_json(record) for record in page]
+
+    def entries() -> None:  # each record's JSON, fingerprint, time and event line, page by page as the reader does
+        prepared["entries"] = [entry for page in pages for entry in module.make_entries(page)]
 
     def times() -> None:
-        prepared["whens"] = [module.record_time(record) for record in records]
+        [module.record_time(record) for record in records]
 
-    def cursor() -> None:  # what the reader and Cursor.consume do per record, fingerprint and time given
-        entries = [module.Entry(*values) for values in zip(records, prepared["whens"], prepared["fps"], strict=True)]
-        working = module.Cursor.start(prepared["whens"][0])
-        working.consume(module.whole_seconds(entries))
+    def cursor() -> None:  # what the reader and the cursor do per record once the entries are made
+        seconds = module.whole_seconds(prepared["entries"])
+        working = module.Cursor.start(seconds[0].start)
+        for start in range(0, len(seconds), options.page_size):
+            working.consume(seconds[start : start + options.page_size])
 
-    def batching() -> None:  # what the sender does per delivered record: its line, serialised once, in a batch
-        batch = module.Batch(options.page_size)
-        for record, when, text in zip(records, prepared["whens"], prepared["texts"], strict=True):
-            line = module.event_line(record, when, text)
-            if not batch.fits(len(line) + 1):
+    def batching() -> None:  # the event lines, page by page, into batches of one platform chunk
+        batch = module.Batch(module.MAX_BATCH_EVENTS)
+        lines = [entry.line for entry in prepared["entries"]]
+        for start in range(0, len(lines), options.page_size):
+            page = lines[start : start + options.page_size]
+            if not batch.add_all(page):
                 batch.take()
-            batch.add(line, len(line) + 1)
+                batch.add_all(page)
 
     pieces: list[tuple[str, Callable[[], None]]] = [
-        ("fingerprint", fingerprints),
-        ("changeDate parsing", times),
+        ("record JSON (the send's own cost)", record_json),
+        ("entries: JSON, fingerprint, time, event line", entries),
+        ("changeDate parsing alone", times),
         ("cursor", cursor),
         ("batching", batching),
     ]

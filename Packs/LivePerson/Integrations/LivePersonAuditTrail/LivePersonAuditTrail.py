@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import demistomock as demisto
 import pytz
@@ -67,6 +67,8 @@ HOST_PATTERN = re.compile(
     r"(?=.{1,253}(:|$))[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?"
 )
 COMPONENT_TYPE_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+RELATIVE_TIME = re.compile(r"\s*(?P<count>\d{1,6})\s*(?P<unit>second|minute|hour|day|week|month|year)s?(\s+ago)?\s*", re.I)
+ISO_TIME = re.compile(r"\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d{1,6})?)?)?(Z|[+-]\d\d:\d\d)?", re.ASCII)
 
 DEFAULT_FIRST_FETCH = "1 minute"
 RETENTION = relativedelta(months=13)  # LivePerson keeps 13 months of audit data
@@ -319,18 +321,32 @@ def parse_list(value: Any, name: str, pattern: re.Pattern[str] | None = None) ->
 def parse_time(value: Any, name: str, now: datetime) -> datetime:
     """A time the platform's way ("3 days", "2 hours", an ISO 8601 date or an epoch), as an aware UTC datetime."""
     text = parse_required_text(str(value) if isinstance(value, int | float) else value, name)
-    try:
-        parsed = arg_to_datetime(text, arg_name=name, is_utc=True, required=True)
-    except Exception as error:
-        raise SettingError(
-            f'"{name}" is not a time: "{text}". Use for example 3 days, 12 hours or 2024-05-01T00:00:00Z.'
-        ) from error
+    parsed = quick_time(text, now)
+    if parsed is None:
+        try:
+            parsed = arg_to_datetime(text, arg_name=name, is_utc=True, required=True)
+        except Exception as error:
+            raise SettingError(
+                f'"{name}" is not a time: "{text}". Use for example 3 days, 12 hours or 2024-05-01T00:00:00Z.'
+            ) from error
     if parsed is None:
         raise SettingError(f'"{name}" is not a time: "{text}". Use for example 3 days, 12 hours or 2024-05-01T00:00:00Z.')
     parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     if parsed > now + timedelta(minutes=5):
         raise SettingError(f'"{name}" is in the future ({format_time(parsed)}): give a time in the past.')
     return parsed
+
+
+def quick_time(text: str, now: datetime) -> datetime | None:
+    """What the platform's `arg_to_datetime` makes of the two usual shapes, "3 days" (ago) and ISO 8601, read here
+    because its dateparser spends tens of milliseconds loading its languages in every run that asks; None otherwise.
+    A relative time counts back from `now`, the module's one clock."""
+    if match := RELATIVE_TIME.fullmatch(text):
+        return now - relativedelta(**{f"{match['unit'].lower()}s": int(match["count"])})
+    if ISO_TIME.fullmatch(text):
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(text)
+    return None
 
 
 def parse_first_fetch(value: Any, now: datetime) -> datetime:
@@ -977,7 +993,7 @@ def fingerprint(record: dict[str, Any], text: str | None = None) -> int:
     Not an identity: identical-looking records share it. The fields come in the order the query selects them, the
     same for every query the collector makes, so the same record always has the same fingerprint.
     """
-    return int.from_bytes(hashlib.blake2b((text or json.dumps(record)).encode(), digest_size=8).digest(), "big")
+    return int.from_bytes(hashlib.blake2b((text or record_json(record)).encode(), digest_size=8).digest(), "big")
 
 
 def first_version_fingerprint(record: dict[str, Any]) -> int:
@@ -1025,23 +1041,41 @@ def to_event(record: dict[str, Any], when: datetime) -> dict[str, Any]:
     return {**record, "_time": format_time(when)}
 
 
-@dataclass(slots=True)
-class Entry:
-    """One audit record as read: its change time, its fingerprint, its event line, and the whole second it is in."""
+class Entry(NamedTuple):
+    """One audit record as read: its change time, its fingerprint, its event line (sent as it is), and the whole
+    second it is in. Immutable values only, so the garbage collector stops looking at an entry once it has seen it:
+    a drain makes one for every record."""
 
-    record: dict[str, Any]
     when: datetime
     fp: int
-    line: str = ""  # the event as sent (`event_line`); made here when not given
-    second: datetime = None  # type: ignore[assignment]  # `when` less its fraction; worked out here when not given
+    line: str  # event_line(record, when): the record's JSON with `_time` appended
+    second: datetime  # `when` less its fraction
 
-    def __post_init__(self) -> None:
-        if self.second is None:
-            self.second = self.when.replace(microsecond=0) if self.when.microsecond else self.when
-        if not self.line:
-            self.line = event_line(self.record, self.when)
+    def event(self) -> dict[str, Any]:
+        """The event as sent: the record and its `_time`."""
+        return json.loads(self.line)
 
 
+def record_json(record: dict[str, Any]) -> str:
+    """`json.dumps(record)`, byte for byte (`fingerprint` hashes it, `event_line` sends it)."""
+    return "".join(_ENCODE_JSON(record, 0)) if _ENCODE_JSON else json.dumps(record)
+
+
+def _json_encoder() -> Callable[[Any, int], Any] | None:
+    """The C encoder `json.dumps` builds anew for every call, built once: that is a third of its cost per record.
+    None where the standard library has no C encoder, or it does not answer as `json.dumps` does."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    sample = {"text": 'é"\\\n', "list": [1, 2.5, None, True], "nested": {"n": -3}}
+    try:
+        encode = make(None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+        return encode if "".join(encode(sample, 0)) == json.dumps(sample) else None
+    except (TypeError, ValueError):  # another signature than the one known
+        return None
+
+
+_ENCODE_JSON = _json_encoder()
 _NO_VALUE = object()  # what no record's changeDate is
 
 
@@ -1056,12 +1090,13 @@ def make_entries(records: list[dict[str, Any]]) -> list[Entry]:
     (`event_line`). Times are read once for each run of records that share a changeDate (they come in time order).
     """
     entries: list[Entry] = []
-    dumps, blake2b, from_bytes = json.dumps, hashlib.blake2b, int.from_bytes
+    encode, join = _ENCODE_JSON, "".join
+    blake2b, from_bytes, new_entry = hashlib.blake2b, int.from_bytes, Entry._make
     value: Any = _NO_VALUE
     when = second = None
     ending = ""
     for record in records:
-        text = dumps(record)
+        text = join(encode(record, 0)) if encode else json.dumps(record)  # record_json(record), inlined
         if record.get("changeDate") != value:
             value = record.get("changeDate")
             when, stamp = read_change_date(value)
@@ -1069,7 +1104,7 @@ def make_entries(records: list[dict[str, Any]]) -> list[Entry]:
             ending = ', "_time": "' + stamp + '"}'
         fp = from_bytes(blake2b(text.encode(), digest_size=8).digest(), "big")  # fingerprint(record, text), inlined
         line = text[:-1] + ending if record and "_time" not in record else event_line(record, when, text)  # type: ignore[arg-type]
-        entries.append(Entry(record, when, fp, line, second))  # type: ignore[arg-type]
+        entries.append(new_entry((when, fp, line, second)))
     return entries
 
 
@@ -1643,9 +1678,9 @@ def held_back_tail(entries: list[Entry]) -> list[Entry]:
     boundary never falls inside records that share a time (whose order is not promised). With whole-second times
     every record shares it, and all are kept: reading by position is then the only way.
     """
-    exact = entries[-1].record.get("changeDate")
+    exact = entries[-1].when
     cut = len(entries)
-    while cut > 0 and entries[cut - 1].record.get("changeDate") == exact:
+    while cut > 0 and entries[cut - 1].when == exact:
         cut -= 1
     return entries[:cut] if cut else entries
 
@@ -1788,7 +1823,7 @@ def event_line(record: dict[str, Any], when: datetime, text: str = "") -> str:
     """
     if not record or "_time" in record:
         return json.dumps(to_event(record, when))
-    return (text or json.dumps(record))[:-1] + ', "_time": "' + format_time(when) + '"}'
+    return (text or record_json(record))[:-1] + ', "_time": "' + format_time(when) + '"}'
 
 
 class Batch:
@@ -1988,7 +2023,7 @@ def deliverable(second: Second, cursor: Cursor, since: datetime) -> list[Entry]:
     if not cursor.skip and second.start >= since:  # as good as always: every record of the second is new
         return entries
     if cursor.skip and cursor.skip[0] == second.text:
-        fps = [first_version_fingerprint(entry.record) for entry in entries]
+        fps = [first_version_fingerprint(entry.event()) for entry in entries]
         new = unaccounted(entries, cursor.skip[1], cursor.skip[2], fps)
         entries = entries if new is None else new
     return [entry for entry in entries if entry.when >= since]
@@ -2051,7 +2086,7 @@ def get_events(client: AuditTrailClient, settings: Settings, start: datetime, en
     for second in itertools.chain.from_iterable(read_seconds(client, plan, first_query_day(start), 0, None)):
         if second.start > end or len(events) >= limit:
             break
-        events.extend(to_event(entry.record, entry.when) for entry in second.entries if start <= entry.when <= end)
+        events.extend(entry.event() for entry in second.entries if start <= entry.when <= end)
     return events[:limit]
 
 

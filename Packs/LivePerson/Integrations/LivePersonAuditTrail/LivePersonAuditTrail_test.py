@@ -309,6 +309,39 @@ def test_settings_accept_host_with_https_and_clamp_old_first_fetch(platform: Pla
     assert SECRET not in repr(settings)
 
 
+QUICK_TIMES = [
+    "3 days", "1 minute", "12 hours ago", "2 weeks", "1 month", "1 Year", "3 DAYS", "10 minutes", "5 seconds", " 7 days ",
+    "2026-11-19", "2026-11-19T00:00:00Z", "2026-11-19T10:11:12.5+02:00", "2026-11-19 10:11", "2026-11-19T10:11:12-05:00",
+]
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("text", QUICK_TIMES)
+def test_usual_times_are_read_as_the_platform_reads_them(text: str) -> None:
+    """
+    Given a time in one of the two usual shapes (a relative "3 days", or ISO 8601)
+    When the module reads it without the platform's dateparser
+    Then it is the time the platform's arg_to_datetime gives, to the microsecond
+    """
+    now = datetime.now(UTC)
+    quick = lp.quick_time(text, now)
+    platform_reading = lp.arg_to_datetime(text, is_utc=True, required=True)
+    platform_reading = platform_reading.replace(tzinfo=UTC) if platform_reading.tzinfo is None else platform_reading
+    assert quick is not None
+    assert (quick.replace(tzinfo=UTC) if quick.tzinfo is None else quick) == platform_reading.astimezone(UTC)
+    assert lp.parse_time(text, "start_time", now) == platform_reading.astimezone(UTC)
+
+
+@pytest.mark.parametrize("text", ["yesterday", "in 3 days", "3 fortnights", "2026-11-19Z", "2026-13-01", "1700000000"])
+def test_other_times_are_left_to_the_platform(text: str) -> None:
+    """
+    Given a time in another shape, or not a time
+    When the module's quick reading is asked
+    Then it declines, so the platform's arg_to_datetime decides what it is
+    """
+    assert lp.quick_time(text, datetime(2026, 11, 24, tzinfo=UTC)) is None
+
+
 @freeze_time(NOW)
 def test_settings_defaults(platform: Platform) -> None:
     """
@@ -741,14 +774,18 @@ def test_unknown_action_type_field_is_dropped_and_remembered(platform: Platform,
 # ---------------------------------------------------------------- cursor
 
 
+def entry_at(moment: datetime, fp: int) -> lp.Entry:
+    """An entry with a chosen fingerprint (a real one is the hash of the record's JSON)."""
+    return lp.Entry(moment, fp, lp.event_line({"changeDate": str(moment)}, moment), moment.replace(microsecond=0))
+
+
 def entry(when: str, fp: int) -> lp.Entry:
-    moment = datetime.fromisoformat(when).replace(tzinfo=UTC)
-    return lp.Entry({"changeDate": when}, moment, fp)
+    return entry_at(datetime.fromisoformat(when).replace(tzinfo=UTC), fp)
 
 
 def second(when: str, *fps: int) -> lp.Second:
     start = datetime.fromisoformat(when).replace(tzinfo=UTC)
-    return lp.Second(start, [lp.Entry({"changeDate": when}, start, fp) for fp in fps])
+    return lp.Second(start, [entry_at(start, fp) for fp in fps])
 
 
 def consume(cursor: lp.Cursor, *seconds: lp.Second) -> lp.Cursor:
@@ -834,7 +871,7 @@ def test_cursor_json_roundtrip_and_size() -> None:
     cursor = lp.Cursor.start(datetime(2026, 11, 22, 6, tzinfo=UTC))
     for index in range(48 * 30):
         moment = datetime(2026, 11, 22, 6, tzinfo=UTC) + timedelta(seconds=index * 120)
-        consume(cursor, lp.Second(moment, [lp.Entry({}, moment, 2**63 + index), lp.Entry({}, moment, 2**64 - 1 - index)]))
+        consume(cursor, lp.Second(moment, [entry_at(moment, 2**63 + index), entry_at(moment, 2**64 - 1 - index)]))
     saved = json.loads(json.dumps(cursor.to_json()))
     assert lp.Cursor.from_json(saved).to_json() == cursor.to_json()
     assert len(saved["hours"]) == 48 - 6 + 6 or len(saved["hours"]) <= 48
@@ -1706,7 +1743,7 @@ def test_whole_seconds_groups_ascending_records_and_refuses_any_other_order() ->
     entries = [
         entry("2026-11-23 10:00:00", 1),
         entry("2026-11-23 10:00:01", 2),
-        lp.Entry({}, datetime(2026, 11, 23, 10, 0, 1, 500000, tzinfo=UTC), 3),
+        entry_at(datetime(2026, 11, 23, 10, 0, 1, 500000, tzinfo=UTC), 3),
         entry("2026-11-23 10:00:01", 4),
         entry("2026-11-23 10:00:07", 5),
     ]

@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -1091,7 +1091,7 @@ def make_entries(records: list[dict[str, Any]]) -> list[Entry]:
     """
     entries: list[Entry] = []
     encode, join = _ENCODE_JSON, "".join
-    blake2b, from_bytes, new_entry = hashlib.blake2b, int.from_bytes, Entry._make
+    blake2b, from_bytes, new_tuple = hashlib.blake2b, int.from_bytes, tuple.__new__
     value: Any = _NO_VALUE
     when = second = None
     ending = ""
@@ -1104,23 +1104,21 @@ def make_entries(records: list[dict[str, Any]]) -> list[Entry]:
             ending = ', "_time": "' + stamp + '"}'
         fp = from_bytes(blake2b(text.encode(), digest_size=8).digest(), "big")  # fingerprint(record, text), inlined
         line = text[:-1] + ending if record and "_time" not in record else event_line(record, when, text)  # type: ignore[arg-type]
-        entries.append(new_entry((when, fp, line, second)))
+        entries.append(new_tuple(Entry, (when, fp, line, second)))  # Entry(when, fp, line, second), without its Python call
     return entries
 
 
-@dataclass(slots=True)
-class Second:
-    """Every record of one changeDate second, in the order read. Positions inside a second mean nothing."""
+class Second(NamedTuple):
+    """Every record of one changeDate second, in the order read. Positions inside a second mean nothing.
+
+    A tuple of immutable values, like `Entry`, so that the garbage collector passes over it once."""
 
     start: datetime
-    entries: list[Entry]
-    _text: str = field(default="", repr=False, compare=False)
+    entries: tuple[Entry, ...]
 
     @property
     def text(self) -> str:
-        if not self._text:
-            self._text = format_time(self.start)
-        return self._text
+        return format_time(self.start)
 
     def keys(self) -> list[int]:
         """Set keys of the second's records: identical records are told apart by their occurrence number.
@@ -1155,26 +1153,30 @@ def _mix(value: int) -> int:
 class KeySketch:
     """An invertible Bloom lookup table of 64-bit keys, in a fixed 672 bytes.
 
-    Each key is added to one cell in each of four parts (count, xor of keys, xor of key checks). Subtracting the
-    sketch of one set from the sketch of another leaves only the keys in one of them, and those can be listed
-    again ("peeled") while they are few: about a quarter of the cells. The cursor keeps one per day, so the
-    records that appear late in an already-read day are named exactly instead of re-sending their hour.
+    Each key is added to one cell in each of four parts: the cell counts its keys and keeps the xor of their
+    `_cell_value`s (the key, and 16 bits of check). Subtracting the sketch of one set from the sketch of another
+    leaves only the keys in one of them, and those can be listed again ("peeled") while they are few: about a
+    quarter of the cells. The cursor keeps one per day, so the records that appear late in an already-read day are
+    named exactly instead of re-sending their hour.
     """
 
     PART_CELLS = 12
     PARTS = 4  # _cells spreads a key over exactly four parts
-    CELL = struct.Struct("<iQH")
+    CELL = struct.Struct("<iQH")  # as saved: count, xor of keys, xor of checks
 
     def __init__(self) -> None:
         size = self.PART_CELLS * self.PARTS
         self.counts = [0] * size
-        self.keys = [0] * size
-        self.checks = [0] * size
+        self.values = [0] * size  # xor of the cell's keys' _cell_value
 
     @staticmethod
     def _check(key: int) -> int:
         # Not linear in xor, so the xor of several keys' checks is not the check of their xor.
         return (((key ^ (key >> 29)) * 0xBF58476D1CE4E5B9) & _MASK64) >> 48
+
+    @classmethod
+    def _cell_value(cls, key: int) -> int:
+        return (key << 16) | cls._check(key)
 
     @classmethod
     def _cells(cls, key: int) -> tuple[int, int, int, int]:
@@ -1189,40 +1191,36 @@ class KeySketch:
         )
 
     def add(self, key: int, sign: int = 1) -> None:
-        check = self._check(key)
+        value = self._cell_value(key)
         for cell in self._cells(key):
             self.counts[cell] += sign
-            self.keys[cell] ^= key
-            self.checks[cell] ^= check
+            self.values[cell] ^= value
 
     def add_all(self, keys: Iterable[int], sign: int = 1) -> None:
-        """Adds (or, with sign -1, removes) keys. It runs for every record consumed, so `_cells` and `_check` are
-        written out here (`test_key_sketch_add_all_is_add_of_cells_and_check` holds them to the same result)."""
-        counts, sums, checks, size = self.counts, self.keys, self.checks, self.PART_CELLS
+        """`add` for many keys. It runs for every record consumed, so `_cells` and `_cell_value` are written out
+        here (`test_key_sketch_add_all_is_add` holds the two to the same result)."""
+        counts, values = self.counts, self.values
         for key in keys:
-            check = (((key ^ (key >> 29)) * 0xBF58476D1CE4E5B9) & _MASK64) >> 48
+            value = (key << 16) | ((((key ^ (key >> 29)) * 0xBF58476D1CE4E5B9) & _MASK64) >> 48)
             spread = (key * 0xD6E8FEB86659FD93) & _MASK64
             for cell in (
-                (spread & 0xFFFF) % size,
-                size + ((spread >> 16) & 0xFFFF) % size,
-                2 * size + ((spread >> 32) & 0xFFFF) % size,
-                3 * size + (spread >> 48) % size,
+                (spread & 0xFFFF) % 12,
+                12 + ((spread >> 16) & 0xFFFF) % 12,
+                24 + ((spread >> 32) & 0xFFFF) % 12,
+                36 + (spread >> 48) % 12,
             ):
                 counts[cell] += sign
-                sums[cell] ^= key
-                checks[cell] ^= check
+                values[cell] ^= value
 
     def clone(self) -> "KeySketch":
         copy = KeySketch()
-        copy.counts, copy.keys, copy.checks = list(self.counts), list(self.keys), list(self.checks)
+        copy.counts, copy.values = list(self.counts), list(self.values)
         return copy
 
     def minus(self, other: "KeySketch") -> "KeySketch":
         difference = KeySketch()
-        for cell in range(len(self.counts)):
-            difference.counts[cell] = self.counts[cell] - other.counts[cell]
-            difference.keys[cell] = self.keys[cell] ^ other.keys[cell]
-            difference.checks[cell] = self.checks[cell] ^ other.checks[cell]
+        difference.counts = [mine - theirs for mine, theirs in zip(self.counts, other.counts, strict=True)]
+        difference.values = [mine ^ theirs for mine, theirs in zip(self.values, other.values, strict=True)]
         return difference
 
     def peel(self) -> tuple[list[int], list[int]] | None:
@@ -1234,18 +1232,19 @@ class KeySketch:
         while progress:
             progress = False
             for cell in range(len(work.counts)):
-                count, key = work.counts[cell], work.keys[cell]
-                if count in (1, -1) and work.checks[cell] == self._check(key):
+                count, value = work.counts[cell], work.values[cell]
+                key = value >> 16
+                if count in (1, -1) and value == self._cell_value(key):
                     (added if count == 1 else removed).append(key)
                     work.add(key, -count)
                     progress = True
-        if any(work.counts) or any(work.keys) or any(work.checks):
+        if any(work.counts) or any(work.values):
             return None
         return added, removed
 
     def to_text(self) -> str:
-        cells = zip(self.counts, self.keys, self.checks, strict=True)
-        return base64.b64encode(b"".join(self.CELL.pack(*cell) for cell in cells)).decode()
+        cells = zip(self.counts, self.values, strict=True)
+        return base64.b64encode(b"".join(self.CELL.pack(count, value >> 16, value & 0xFFFF) for count, value in cells)).decode()
 
     @classmethod
     def from_text(cls, text: str) -> "KeySketch":
@@ -1253,8 +1252,8 @@ class KeySketch:
         sketch = cls()
         if len(raw) != cls.CELL.size * len(sketch.counts):
             raise ValueError("a day sketch of the wrong size")
-        for cell, values in enumerate(cls.CELL.iter_unpack(raw)):
-            sketch.counts[cell], sketch.keys[cell], sketch.checks[cell] = values
+        for cell, (count, keys, checks) in enumerate(cls.CELL.iter_unpack(raw)):
+            sketch.counts[cell], sketch.values[cell] = count, (keys << 16) | checks
         return sketch
 
 
@@ -1503,7 +1502,7 @@ def first_query_day(moment: datetime) -> date:
     return moment.date() if moment.hour >= 5 else moment.date() - timedelta(days=1)
 
 
-def unaccounted(entries: list[Entry], count: int, total: int | None, fps: list[int] | None = None) -> list[Entry] | None:
+def unaccounted(entries: Sequence[Entry], count: int, total: int | None, fps: list[int] | None = None) -> list[Entry] | None:
     """Which of `entries` are not among the `count` records whose fingerprints add up to `total`; None if unknown.
 
     The difference of the hashes names up to two records that appeared anywhere among them; the first `count`
@@ -1514,7 +1513,7 @@ def unaccounted(entries: list[Entry], count: int, total: int | None, fps: list[i
         return [] if len(entries) == count else None
     fps = fps if fps is not None else [entry.fp for entry in entries]
     if len(fps) >= count and sum(fps[:count]) % HASH_MODULUS == total:
-        return entries[count:]
+        return list(entries[count:])
     surplus = (sum(fps) - total) % HASH_MODULUS
     if len(fps) == count + 1 and surplus in fps:
         return [entries[fps.index(surplus)]]
@@ -1571,18 +1570,19 @@ def whole_seconds(entries: list[Entry]) -> list[Second]:
     """The entries grouped by their second, in the order read (which must be ascending)."""
     seconds: list[Second] = []
     current: datetime | None = None
-    group: list[Entry] = []
-    for entry in entries:
+    first = 0  # where the current second's entries begin
+    for index, entry in enumerate(entries):
         start = entry.second
         if start != current:
-            if current is not None and start < current:
-                raise ResponseFormatError(
-                    "The Audit Trail answered records out of time order although ascending order was asked."
-                )
-            group = []
-            seconds.append(Second(start, group))
-            current = start
-        group.append(entry)
+            if current is not None:
+                if start < current:
+                    raise ResponseFormatError(
+                        "The Audit Trail answered records out of time order although ascending order was asked."
+                    )
+                seconds.append(Second(current, tuple(entries[first:index])))
+            current, first = start, index
+    if current is not None:
+        seconds.append(Second(current, tuple(entries[first:])))
     return seconds
 
 
@@ -1651,7 +1651,7 @@ class SecondPager:
             more = seconds.pop(0).entries
             if not seconds and not end:
                 more = held_back_tail(more)  # the page ends inside the large second
-            self.carried.entries.extend(more)
+            self.carried = Second(self.carried.start, (*self.carried.entries, *more))
             self.position += len(more)
         if not seconds and not end:
             return []
@@ -1671,7 +1671,7 @@ class SecondPager:
             warn_once_by_position(last, asked)
 
 
-def held_back_tail(entries: list[Entry]) -> list[Entry]:
+def held_back_tail(entries: Sequence[Entry]) -> Sequence[Entry]:
     """The records of a page that ends inside a large second, less its trailing records of one exact changeDate.
 
     Where changeDate is finer than a second, the next page then starts where that exact time starts, so a page
@@ -1854,6 +1854,19 @@ class Batch:
         self._bytes += size
         return True
 
+    def add_group(self, lines: list[str]) -> list[list[str]]:
+        """Adds lines that belong together (a second's, or the late records'). Returns the batches that must go out
+        first, with the cursor from before this group: usually none; the batch so far when the group does not fit
+        it; and, for a group larger than one send, its first parts (all of it is resent if a later part fails)."""
+        if self.add_all(lines):
+            return []
+        ready = [self.take()] if self.events else []
+        for line in lines:
+            if not self.add_all([line]):
+                ready.append(self.take())
+                self.add_all([line])
+        return ready
+
     def take(self) -> list[str]:
         events, self.events, self._bytes = self.events, [], 0
         return events
@@ -1914,14 +1927,14 @@ class Run:
     def consume(self, reader: Iterator[list[Second]]) -> Iterator[tuple[list[str], Cursor]]:
         """Consumes the reader's seconds in order, page by page, up to the settle delay and about `max_events`."""
         for seconds in reader:
-            pieces, stop = self.take(seconds)
-            yield from self.send(pieces)
+            taken, groups, stop = self.take(seconds)
+            yield from self.send(taken, groups)
             if stop:
                 self.report.stopped = stop
                 return
 
-    def take(self, seconds: list[Second]) -> tuple[list[tuple[list[Entry], Second | None]], str | None]:
-        """The page's seconds this run consumes, each with its records to deliver, and why it stops, if it does.
+    def take(self, seconds: list[Second]) -> tuple[list[Second], list[Sequence[Entry]], str | None]:
+        """The page's seconds this run consumes, the records of each to deliver, and why it stops, if it does.
 
         As good as always a whole page is taken as it is: it is older than the settle delay and than `since`, and
         within the limit. Otherwise it is taken second by second.
@@ -1936,45 +1949,37 @@ class Run:
         ):
             report.delivered += count
             report.seconds += len(seconds)
-            return [(second.entries, second) for second in seconds], None
-        pieces: list[tuple[list[Entry], Second | None]] = []
+            return seconds, [second.entries for second in seconds], None
+        taken: list[Second] = []
+        groups: list[Sequence[Entry]] = []
         for second in seconds:
             new = deliverable(second, working, since)
             if second.start > self.horizon:
-                return pieces, "settle"
+                return taken, groups, "settle"
             if report.seconds and report.delivered + len(new) > self.plan.max_events:
-                return pieces, "limit"
-            pieces.append((new, second))
+                return taken, groups, "limit"
+            taken.append(second)
+            groups.append(new)
             report.delivered += len(new)
             report.seconds += 1
-        return pieces, None
+        return taken, groups, None
 
-    def send(self, pieces: list[tuple[list[Entry], Second | None]]) -> Iterator[tuple[list[str], Cursor]]:
-        """Adds the pieces' events to the batch and consumes their seconds (a piece without one: late records).
-
-        A full batch goes out with the cursor of exactly the seconds whose events it holds, so a piece is never split
-        between batches, unless it alone is larger than one send: its parts go out with the cursor from before it,
-        and all of it is resent if a later part fails.
-        """
-        batch = self.batch
-        if batch.add_all([entry.line for entries, _ in pieces for entry in entries]):  # as good as always
-            self.working.consume([second for _, second in pieces if second is not None])
+    def send(self, seconds: list[Second], groups: list[Sequence[Entry]]) -> Iterator[tuple[list[str], Cursor]]:
+        """Adds the seconds' events (`groups`) to the batch and consumes the seconds. A full batch goes out with the
+        cursor of exactly the seconds whose events it holds: a second's events are never split between batches,
+        unless they alone are larger than one send."""
+        if self.batch.add_all([entry.line for group in groups for entry in group]):  # as good as always
+            self.working.consume(seconds)
             return
-        done: list[Second] = []
-        for entries, second in pieces:
-            lines = [entry.line for entry in entries]
-            if not batch.add_all(lines):
-                self.working.consume(done)
-                done = []
-                if batch.events:
-                    yield batch.take(), self.working.copy()
-                for line in lines:  # a piece larger than one send
-                    if not batch.add_all([line]):
-                        yield batch.take(), self.working.copy()
-                        batch.add_all([line])
-            if second is not None:
-                done.append(second)
-        self.working.consume(done)
+        done = 0  # how many of the seconds the cursor has consumed
+        for index, group in enumerate(groups):
+            ready = self.batch.add_group([entry.line for entry in group])
+            if ready:
+                self.working.consume(seconds[done:index])
+                done = index
+                for lines in ready:
+                    yield lines, self.working.copy()
+        self.working.consume(seconds[done:])
 
     def reconcile(self) -> Iterator[tuple[list[str], Cursor]]:
         """Reconciles once per run: the late records go out, and the cursor is rebuilt from what was read."""
@@ -1987,7 +1992,8 @@ class Run:
         except AuditTrailShiftedError as error:
             raise OutOfTimeError(f"the Audit Trail changed while it was re-read from {self.working.base}: {error}") from error
         new = [entry for entry in late if entry.when >= self.saved.since_time]
-        yield from self.send([(new, None)])
+        for lines in self.batch.add_group([entry.line for entry in new]):
+            yield lines, self.working.copy()
         self.report.delivered += len(new)
         self.working = rebuilt
 
@@ -2016,7 +2022,7 @@ def fetch_batches(
     return Run(client, plan, saved, now, report if report is not None else RunReport()).batches()
 
 
-def deliverable(second: Second, cursor: Cursor, since: datetime) -> list[Entry]:
+def deliverable(second: Second, cursor: Cursor, since: datetime) -> Sequence[Entry]:
     """The records of a second to deliver: not those older than the first fetch time, nor those an upgraded cursor
     had delivered already (`skip`)."""
     entries = second.entries

@@ -979,7 +979,7 @@ def audit_records(response: requests.Response) -> list[dict[str, Any]]:
         raise ResponseFormatError(f"The Audit Trail answered with GraphQL errors: {errors}")
     data = answer.get("data")
     records = data.get("auditData") if isinstance(data, dict) else None
-    if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
+    if not isinstance(records, list) or not all(map(isinstance, records, itertools.repeat(dict))):
         raise ResponseFormatError("The Audit Trail answered 200 without data.auditData; treated as an error, not as no events.")
     return records
 
@@ -1354,56 +1354,60 @@ class Cursor:
     def consume(self, seconds: list[Second]) -> None:
         """Moves past whole seconds, oldest first (their records delivered, or skipped on purpose).
 
-        One call per page of seconds: the per-second work is counting and hashing into the hour and adding the keys
-        to the day's sketch, once for each day the page touches.
+        The work is done per hour: each second only adds its records' count, hash and keys to those of the hour it
+        is in, and the hour's digest and its day's sketch take them when the hour (or the call) ends.
         """
         if not seconds:
             return
         if self.last is not None and seconds[0].text <= self.last:
             raise ValueError(f"second {seconds[0].text} is not after {self.last}")
-        midnight, hours = self._base_midnight(), self.hours
-        day: int | None = None  # the day (counted from base) whose keys are being gathered
-        day_keys: list[int] = []
+        hour, hour_ends, count, added, keys = -1, None, 0, 0, []
         previous = None
         for second in seconds:
-            start, entries = second.start, second.entries
+            start, entries = second
             if previous is not None and start <= previous:
                 raise ValueError(f"second {second.text} is not after {format_time(previous)}")
             previous = start
-            since_base = start - midnight
-            hour = since_base.days * 24 + since_base.seconds // 3600
-            if hour // 24 != day:
-                self._add_keys(day, day_keys)
-                day, day_keys = hour // 24, []
+            if hour_ends is None or start >= hour_ends:
+                self._close_hour(hour, count, added, keys)
+                hour, hour_ends = self._open_hour(start)
+                count, added, keys = 0, 0, []
             if len(entries) == 1:
-                added = entries[0].fp
-                day_keys.append(added)
+                fp = entries[0].fp
+                count, added = count + 1, added + fp
+                keys.append(fp)
             else:
-                added = sum(entry.fp for entry in entries)
-                day_keys.extend(second.keys())
-            digest = hours.get(hour)
-            if digest is None:
-                hours[hour] = [len(entries), added % HASH_MODULUS]
-            else:
-                digest[0] += len(entries)
-                digest[1] = None if digest[1] is None else (digest[1] + added) % HASH_MODULUS
+                count, added = count + len(entries), added + sum(entry.fp for entry in entries)
+                keys.extend(second.keys())
             if self.skip and self.skip[0] <= second.text:
                 self.skip = None
-            if hour >= 48:  # the second is two days after base: keep only the day before it
-                self._add_keys(day, day_keys)
-                self.rebase(start.date() - timedelta(days=1))
-                midnight, hours, day, day_keys = self._base_midnight(), self.hours, None, []
-        self._add_keys(day, day_keys)
+        self._close_hour(hour, count, added, keys)
         self.last = seconds[-1].text
 
-    def _add_keys(self, day: int | None, keys: list[int]) -> None:
-        """Adds consumed records' keys to the sketch of the day `day` days after base (made on its first record)."""
-        if day is None or not keys:
+    def _open_hour(self, start: datetime) -> tuple[int, datetime]:
+        """The hour (counted from base) that `start` is in, and when it ends. A second two days after base moves
+        base to the day before it first, forgetting what is older."""
+        hour = self.hour_of(start)
+        if hour >= 48:
+            self.rebase(start.date() - timedelta(days=1))
+            hour = self.hour_of(start)
+        return hour, self._base_midnight() + timedelta(hours=hour + 1)
+
+    def _close_hour(self, hour: int, count: int, added: int, keys: list[int]) -> None:
+        """Adds an hour's consumed records to its digest ([count, hash], the hash None where unknown) and their keys to
+        its day's sketch (made on the day's first record)."""
+        if not count:
             return
-        name = self.day_of_hour(24 * day)
-        if name not in self.sketches:
-            self.sketches[name] = KeySketch()
-        sketch = self.sketches[name]
+        digest = self.hours.get(hour)
+        if digest is None:
+            self.hours[hour] = [count, added % HASH_MODULUS]
+        else:
+            digest[0] += count
+            digest[1] = None if digest[1] is None else (digest[1] + added) % HASH_MODULUS
+        day = self.day_of_hour(hour)
+        if day not in self.sketches:
+            self.sketches[day] = KeySketch()
+        sketch = self.sketches[day]
         if sketch is not None:
             sketch.add_all(keys)
 

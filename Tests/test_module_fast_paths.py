@@ -21,7 +21,18 @@ import CommonServerPython
 import pytest
 import pytz
 from freezegun import freeze_time
-from LivePersonAuditTrail import Batch, ResponseFormatError, event_line, format_time, record_time, to_event
+import LivePersonAuditTrail
+from LivePersonAuditTrail import (
+    Batch,
+    ResponseFormatError,
+    event_line,
+    format_time,
+    make_entries,
+    read_change_date,
+    record_json,
+    record_time,
+    to_event,
+)
 
 from Tests.fake_liveperson import data
 
@@ -379,6 +390,39 @@ def test_event_line_of_many_odd_records() -> None:
     records = list(odd_events(5_000, seed=13))
     assert [event_line(record, WHEN) for record in records] == [json.dumps(to_event(record, WHEN)) for record in records]
     assert any(not record for record in records)
+
+
+@pytest.mark.parametrize("encoder", ["built once", "json.dumps"])
+def test_record_json_is_json_dumps(encoder: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Given 5,000 random records with odd strings, literals, numbers and nested values
+    When each is serialised by record_json, with the C encoder built once or, where there is none, by json.dumps
+    Then every text is json.dumps of the record, and make_entries sends and hashes exactly that
+    """
+    assert LivePersonAuditTrail._ENCODE_JSON is not None  # CPython has the C encoder: the fast path is the one tested
+    if encoder == "json.dumps":
+        monkeypatch.setattr(LivePersonAuditTrail, "_ENCODE_JSON", None)
+    records = list(odd_events(5_000, seed=21))
+    assert [record_json(record) for record in records] == [json.dumps(record) for record in records]
+    dated = [{**record, "changeDate": "2026-11-23 10:00:00.0"} for record in records if "_time" not in record]
+    entries = make_entries(dated)
+    changed = datetime(2026, 11, 23, 10, tzinfo=UTC)
+    assert [entry.line for entry in entries] == [json.dumps(to_event(record, changed)) for record in dated]
+    assert [entry.fp for entry in entries] == [LivePersonAuditTrail.fingerprint(record, json.dumps(record)) for record in dated]
+
+
+@pytest.mark.parametrize(
+    "value", ["2026-11-23 10:00:00", "2026-11-23 10:00:00.0", "2026-11-23 10:00:00.250", "0999-01-02 03:04:05.0"]
+)
+def test_change_date_stamp_is_format_time(value: str) -> None:
+    """
+    Given changeDates of the shape LivePerson writes, with and without fractions, and a year below 1000
+    When read_change_date reads one
+    Then its `_time` text is format_time of its time
+    """
+    when, stamp = read_change_date(value)
+    assert stamp == format_time(when)
+    assert when == record_time({"changeDate": value})
 
 
 def test_batches_are_cut_where_they_were() -> None:

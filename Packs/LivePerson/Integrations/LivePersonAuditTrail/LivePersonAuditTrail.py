@@ -1069,7 +1069,9 @@ def _json_encoder() -> Callable[[Any, int], Any] | None:
         return None
     sample = {"text": 'é"\\\n', "list": [1, 2.5, None, True], "nested": {"n": -3}}
     try:
-        encode = make(None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+        encode = make(
+            None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
+        )
         return encode if "".join(encode(sample, 0)) == json.dumps(sample) else None
     except (TypeError, ValueError):  # another signature than the one known
         return None

@@ -310,8 +310,21 @@ def test_settings_accept_host_with_https_and_clamp_old_first_fetch(platform: Pla
 
 
 QUICK_TIMES = [
-    "3 days", "1 minute", "12 hours ago", "2 weeks", "1 month", "1 Year", "3 DAYS", "10 minutes", "5 seconds", " 7 days ",
-    "2026-11-19", "2026-11-19T00:00:00Z", "2026-11-19T10:11:12.5+02:00", "2026-11-19 10:11", "2026-11-19T10:11:12-05:00",
+    "3 days",
+    "1 minute",
+    "12 hours ago",
+    "2 weeks",
+    "1 month",
+    "1 Year",
+    "3 DAYS",
+    "10 minutes",
+    "5 seconds",
+    " 7 days ",
+    "2026-11-19",
+    "2026-11-19T00:00:00Z",
+    "2026-11-19T10:11:12.5+02:00",
+    "2026-11-19 10:11",
+    "2026-11-19T10:11:12-05:00",
 ]
 
 

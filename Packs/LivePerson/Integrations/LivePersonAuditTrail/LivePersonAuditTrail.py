@@ -2053,7 +2053,10 @@ def load_cursor(last_run: dict[str, Any] | None, settings: Settings) -> Cursor:
 
 def fetch_events_command(client: AuditTrailClient, settings: Settings) -> int:
     """One scheduled run: read, send batch by batch, save the cursor after each accepted send."""
-    cursor = load_cursor(demisto.getLastRun(), settings)
+    last_run = demisto.getLastRun()
+    cursor = load_cursor(last_run, settings)
+    if not last_run:  # the first run fixes where collection starts, even if it consumes nothing (or fails)
+        demisto.setLastRun(cursor.to_json())
     plan = FetchPlan(settings.filters, settings.max_fetch, settings.page_size, settings.settle_seconds)
     now = utc_now()
     report = RunReport()

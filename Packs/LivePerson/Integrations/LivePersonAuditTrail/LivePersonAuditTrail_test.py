@@ -1061,13 +1061,14 @@ def test_failed_send_keeps_the_last_run(platform: Platform, api: AuditBackend) -
     """
     Given XSIAM refuses the send
     When fetch-events runs, and runs again once XSIAM accepts
-    Then the first run saves nothing and raises, and the second sends the same events once
+    Then the first run saves only where collection starts (nothing consumed) and raises, and the second sends the
+    same events once
     """
     api.records = [record("2026-11-20 08:30:00"), record("2026-11-20 08:30:01")]
     platform.refuse_sends = 1
     with pytest.raises(lp.DemistoException):
         run_fetch(platform)
-    assert platform.last_run == {}
+    assert (platform.last_run["last"], platform.last_run["hours"], platform.last_run["sketches"]) == (None, [], {})
     assert platform.health[-1] == {"eventsPulled": 0}
     run_fetch(platform)
     assert len(platform.events) == 2
@@ -1088,6 +1089,23 @@ def test_steady_state_run_makes_no_domain_or_token_call(platform: Platform, api:
     later = [r.url for r in requests_mock.request_history[before:]]
     assert later == [AUDIT_URL]
     assert len(platform.sent) == sent_before
+
+
+def test_the_first_run_fixes_where_collection_starts(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given a new instance (first fetch 1 minute ago, settle delay 120 s) on an account with nothing to collect yet
+    When the first run finds nothing, a change is made 30 s later, and the next run comes 5 minutes later
+    Then the first run saved where collection starts, so the change is delivered rather than taken for one older
+    than a start computed anew by the later run
+    """
+    with freeze_time("2026-11-24T12:00:00Z") as frozen:
+        assert run_fetch(platform, first_fetch="1 minute") == 0
+        assert platform.last_run["since"] == "2026-11-24T11:59:00Z"
+        assert platform.last_run["last"] is None
+        api.records = [record("2026-11-24 12:00:30", name="first change")]
+        frozen.tick(timedelta(minutes=5))
+        assert run_fetch(platform, first_fetch="1 minute") == 1
+    assert [event["objectName"] for event in platform.events] == ["first change"]
 
 
 @freeze_time(NOW)
@@ -1736,17 +1754,18 @@ def test_records_younger_than_the_settle_delay_wait(platform: Platform, api: Aud
 @freeze_time(NOW)
 def test_a_run_that_cannot_move_the_cursor_fails_loudly(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
     """
-    Given records waiting, and a run whose time budget is spent before a whole second is read
+    Given records waiting after a saved last run, and a run whose time budget is spent before a whole second is read
     When fetch-events runs
     Then it ends with an error that says the collector cannot make progress, and the last run is unchanged
     """
     api.records = [record(f"2026-11-20 05:{minute:02d}:00", name=f"m{minute}") for minute in range(30)]
+    platform.last_run = saved = lp.Cursor.start(datetime(2026, 11, 19, tzinfo=UTC)).to_json()
     clock = FakeClock()
     settings = lp.Settings.from_params(base_params(page_size="10"))
     client = lp.AuditTrailClient(settings, clock=clock, sleep=clock.sleep, time_budget=0)
     with pytest.raises(lp.StalledError, match="cannot make progress"):
         lp.fetch_events_command(client, settings)
-    assert platform.last_run == {}
+    assert platform.last_run == saved
     assert platform.events == []
 
 

@@ -3,7 +3,8 @@
 `record_time` and `format_time` were rewritten for speed (issue 10), and events are serialised once, by `event_line`,
 instead of being measured and then serialised again by the platform. The versions they replaced are kept
 below, word for word, as the reference; every test feeds both many inputs, ordinary and odd, and wants the same
-answer or the same error from each.
+answer or the same error from each. Later, `record_json` (the C encoder built once) and `make_entries` (a page's
+entries in one pass) are held to `json.dumps` and to `event_line` and `fingerprint` the same way.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import CommonServerPython
+import LivePersonAuditTrail
 import pytest
 import pytz
 from freezegun import freeze_time
-import LivePersonAuditTrail
 from LivePersonAuditTrail import (
     Batch,
     ResponseFormatError,

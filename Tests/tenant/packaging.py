@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -38,8 +39,10 @@ def build_with_sdk(out_dir: Path) -> Path:
             "run `bash .ci/lint config` once (it installs the SDK into .venv-sdk), or pass --zip PATH",
         )
     command = [str(SDK), "prepare-content", "-i", str(PACK.relative_to(ROOT)), "-mp", "marketplacev2", "-o", str(out_dir)]
-    environment = {**os.environ, "DEMISTO_SDK_IGNORE_CONTENT_WARNING": "1"}
-    finished = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False)
+    # The SDK leaves throwaway files in its temporary directory: it gets one of its own, removed afterwards.
+    with tempfile.TemporaryDirectory(prefix="liveperson-sdk-tmp-") as sdk_tmp:
+        environment = {**os.environ, "DEMISTO_SDK_IGNORE_CONTENT_WARNING": "1", "TMPDIR": sdk_tmp}
+        finished = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False)
     built = out_dir / ZIP_NAME
     if finished.returncode != 0 or not built.exists():
         tail = "\n".join((finished.stdout + finished.stderr).strip().splitlines()[-8:])

@@ -1282,7 +1282,7 @@ class Cursor:
     second is not promised, and a record may become visible after later ones. So the cursor never keeps a position
     inside a second: it moves by whole seconds, and only over seconds older than the settle delay.
     - `last`: every record up to and including this second has been consumed (delivered, or skipped as older than
-      `since`, the first fetch time).
+      `since`, the first fetch time, fixed by the first run: it saves the cursor whatever it finds).
     - `base`: the fromDate of the next query, the day before the day of `last`. Queries start a day early so that a
       record that appears late in the previous day is still seen.
     - `hours`: per hour since `base` 00:00 UTC, the count and additive hash of the consumed records. The next query's

@@ -341,10 +341,10 @@ def quick_time(text: str, now: datetime) -> datetime | None:
     """What the platform's `arg_to_datetime` makes of the two usual shapes, "3 days" (ago) and ISO 8601, read here
     because its dateparser spends tens of milliseconds loading its languages in every run that asks; None otherwise.
     A relative time counts back from `now`, the module's one clock."""
-    if match := RELATIVE_TIME.fullmatch(text):
-        return now - relativedelta(**{f"{match['unit'].lower()}s": int(match["count"])})
-    if ISO_TIME.fullmatch(text):
-        with contextlib.suppress(ValueError):
+    with contextlib.suppress(ValueError, OverflowError):  # out of range: the platform's reading decides
+        if match := RELATIVE_TIME.fullmatch(text):
+            return now - relativedelta(**{f"{match['unit'].lower()}s": int(match["count"])})
+        if ISO_TIME.fullmatch(text):
             return datetime.fromisoformat(text)
     return None
 

@@ -343,7 +343,8 @@ def quick_time(text: str, now: datetime) -> datetime | None:
     A relative time counts back from `now`, the module's one clock."""
     with contextlib.suppress(ValueError, OverflowError):  # out of range: the platform's reading decides
         if match := RELATIVE_TIME.fullmatch(text):
-            return now - relativedelta(**{f"{match['unit'].lower()}s": int(match["count"])})
+            units: dict[str, Any] = {f"{match['unit'].lower()}s": int(match["count"])}
+            return now - relativedelta(**units)
         if ISO_TIME.fullmatch(text):
             return datetime.fromisoformat(text)
     return None
@@ -1363,7 +1364,8 @@ class Cursor:
             return
         if self.last is not None and seconds[0].text <= self.last:
             raise ValueError(f"second {seconds[0].text} is not after {self.last}")
-        hour, hour_ends, count, added, keys = -1, None, 0, 0, []
+        hour, hour_ends, count, added = -1, None, 0, 0
+        keys: list[int] = []
         previous = None
         for second in seconds:
             start, entries = second
@@ -1654,7 +1656,7 @@ class SecondPager:
         if self.carried is None:
             return []
         if seconds and seconds[0].start == self.carried.start:
-            more = seconds.pop(0).entries
+            more: Sequence[Entry] = seconds.pop(0).entries
             if not seconds and not end:
                 more = held_back_tail(more)  # the page ends inside the large second
             self.carried = Second(self.carried.start, (*self.carried.entries, *more))
@@ -1672,7 +1674,7 @@ class SecondPager:
         elif asked < self.client.pages.ask(LARGEST_PAGE):
             self.wanted = LARGEST_PAGE  # the second fills the page: ask again for as much as the server gives
         else:
-            self.carried = Second(last.start, held_back_tail(last.entries))
+            self.carried = Second(last.start, tuple(held_back_tail(last.entries)))
             self.position += len(self.carried.entries)
             warn_once_by_position(last, asked)
 
@@ -2031,7 +2033,7 @@ def fetch_batches(
 def deliverable(second: Second, cursor: Cursor, since: datetime) -> Sequence[Entry]:
     """The records of a second to deliver: not those older than the first fetch time, nor those an upgraded cursor
     had delivered already (`skip`)."""
-    entries = second.entries
+    entries: Sequence[Entry] = second.entries
     if not cursor.skip and second.start >= since:  # as good as always: every record of the second is new
         return entries
     if cursor.skip and cursor.skip[0] == second.text:

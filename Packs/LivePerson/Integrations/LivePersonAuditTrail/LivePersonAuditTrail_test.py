@@ -3,6 +3,7 @@
 import json
 import random
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -1108,6 +1109,42 @@ def test_the_first_run_fixes_where_collection_starts(platform: Platform, api: Au
         frozen.tick(timedelta(minutes=5))
         assert run_fetch(platform, first_fetch="1 minute") == 1
     assert [event["objectName"] for event in platform.events] == ["first change"]
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("refused", [2, 3])
+def test_a_second_larger_than_one_send_goes_in_parts_and_is_resent_whole(
+    platform: Platform, api: AuditBackend, monkeypatch: pytest.MonkeyPatch, refused: int
+) -> None:
+    """
+    Given 10 records, then 40 records of 30 KB in one second (more than one send holds), then 5 more records
+    When fetch-events runs and XSIAM refuses its 2nd (or 3rd) send, then runs again
+    Then every send fits one platform chunk, the records before the large second go first with their own cursor, the
+    large second goes in parts that are resent whole when a later part fails, and nothing is lost
+    """
+    api.records = [record(f"2026-11-20 08:00:{second:02d}", name=f"before{second}") for second in range(10)]
+    api.records += [record("2026-11-20 08:30:00", name=f"big{index}", new="x" * 30_000) for index in range(40)]
+    api.records += [record(f"2026-11-20 09:00:{second:02d}", name=f"after{second}") for second in range(5)]
+    sends = {"count": 0}
+    accept = lp.send_events_to_xsiam
+
+    def refusing(events: list[str], **kwargs: Any) -> None:
+        sends["count"] += 1
+        assert sum(map(sys.getsizeof, events)) < 2**20  # one platform chunk
+        if sends["count"] == refused:
+            raise lp.DemistoException("XSIAM refused the batch")
+        accept(events, **kwargs)
+
+    monkeypatch.setattr(lp, "send_events_to_xsiam", refusing)
+    with pytest.raises(lp.DemistoException):
+        run_fetch(platform, page_size="100")
+    assert [event["objectName"] for event in platform.sent[0]] == [f"before{second}" for second in range(10)]
+    assert platform.last_run["last"] == "2026-11-20T08:00:09Z"  # the large second is not consumed until all of it is sent
+    run_fetch(platform, page_size="100")
+    names = Counter(event["objectName"] for event in platform.events)
+    assert set(names) == {r["objectName"] for r in api.records}
+    doubled = {name for name, count in names.items() if count > 1}
+    assert (doubled == set()) if refused == 2 else (doubled and all(name.startswith("big") for name in doubled))
 
 
 @freeze_time(NOW)

@@ -1096,7 +1096,7 @@ def make_entries(records: list[dict[str, Any]]) -> list[Entry]:
     encode, join = _ENCODE_JSON, "".join
     blake2b, from_bytes, new_tuple = hashlib.blake2b, int.from_bytes, tuple.__new__
     value: Any = _NO_VALUE
-    when = second = None
+    when = second = datetime.min  # read from the first record's changeDate before any use
     ending = ""
     for record in records:
         text = join(encode(record, 0)) if encode else json.dumps(record)  # record_json(record), inlined
@@ -1106,7 +1106,7 @@ def make_entries(records: list[dict[str, Any]]) -> list[Entry]:
             second = when.replace(microsecond=0) if when.microsecond else when
             ending = ', "_time": "' + stamp + '"}'
         fp = from_bytes(blake2b(text.encode(), digest_size=8).digest(), "big")  # fingerprint(record, text), inlined
-        line = text[:-1] + ending if record and "_time" not in record else event_line(record, when, text)  # type: ignore[arg-type]
+        line = text[:-1] + ending if record and "_time" not in record else event_line(record, when, text)
         entries.append(new_tuple(Entry, (when, fp, line, second)))  # Entry(when, fp, line, second), without its Python call
     return entries
 

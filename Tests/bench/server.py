@@ -17,20 +17,18 @@ import bisect
 import json
 import re
 import secrets
-import ssl
 import tempfile
 import threading
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from Tests.fake_liveperson import data
 from Tests.fake_liveperson.server import PUBLIC_FIELDS
-from Tests.fake_liveperson.tls import make_certificates
+from Tests.local_server import LocalServer, QuietHandler
 
 FIELDS = (*PUBLIC_FIELDS, "changeDate")
 ARGUMENT = re.compile(r'(\w+)\s*:\s*("(?:[^"\\]|\\.)*"|\[[^\]]*\]|[\w.-]+)')
@@ -66,7 +64,7 @@ class BenchLivePerson:
         self._rendered: dict[tuple[str, ...], list[bytes]] = {FIELDS: []}
         self._tokens: set[str] = set()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LocalServer | None = None
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self.ca_bundle = self.host = self.url = ""
 
@@ -74,25 +72,17 @@ class BenchLivePerson:
 
     def start(self) -> BenchLivePerson:
         self._folder = tempfile.TemporaryDirectory(prefix="liveperson-bench-tls-")
-        ca, cert, key = make_certificates(Path(self._folder.name))
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
         handler = type("Handler", (_Handler,), {"server_model": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        port = self._server.server_address[1]
-        self.ca_bundle, self.host, self.url = str(ca), f"127.0.0.1:{port}", f"https://127.0.0.1:{port}"
-        threading.Thread(target=self._server.serve_forever, name="bench-liveperson", daemon=True).start()
+        self._server = LocalServer(handler, "bench-liveperson", Path(self._folder.name))
+        self.ca_bundle, self.host, self.url = self._server.ca_bundle, self._server.host, self._server.url
         return self
 
     def stop(self) -> None:
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
             self._server = None
         if self._folder:
-            self._folder.cleanup()  # the throwaway CA and server key leave with the server
+            self._folder.cleanup()  # the throwaway CA leaves with the server
             self._folder = None
 
     def __enter__(self) -> BenchLivePerson:
@@ -211,18 +201,8 @@ def _route(method: str, path: str) -> tuple[str, str, str]:
     return "unknown", "", ""
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the collector's session expects
-    server_model: BenchLivePerson
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the request log is server.requests."""
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
+class _Handler(QuietHandler):
+    server_model: BenchLivePerson  # its request log is server.requests
 
     def _dispatch(self, method: str) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

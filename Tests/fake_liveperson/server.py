@@ -28,7 +28,6 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ import graphql
 import pytz
 
 from Tests.fake_liveperson import data
-from Tests.fake_liveperson.tls import server_context
+from Tests.local_server import LocalServer, QuietHandler
 
 SCHEMA_PATH = Path(__file__).with_name("audit_schema.graphql")
 ACCOUNT_PATTERN = re.compile(r"[a-zA-Z0-9_]{1,20}")
@@ -158,8 +157,7 @@ class FakeLivePerson:
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
         self._schema = load_schema()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LocalServer | None = None
         self.ca_bundle = ""
         self.host = ""
         self.url = ""
@@ -171,24 +169,17 @@ class FakeLivePerson:
         tls_folder = Path(tempfile.mkdtemp(prefix="fake-liveperson-tls-"))
         self.ca_bundle = str(tls_folder / "ca.pem")  # from now on stop() removes the folder
         try:
-            context, _ = server_context(tls_folder)
             handler = type("Handler", (_Handler,), {"fake": self})
-            self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+            self._server = LocalServer(handler, "fake-liveperson", tls_folder, port)
         except BaseException:
             self.stop()
             raise
-        self._server.daemon_threads = True
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        port = self._server.server_address[1]
-        self.host, self.url = f"127.0.0.1:{port}", f"https://127.0.0.1:{port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-liveperson", daemon=True)
-        self._thread.start()
+        self.host, self.url = self._server.host, self._server.url
         return self
 
     def stop(self) -> None:
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
             self._server = None
         if self.ca_bundle:
             shutil.rmtree(Path(self.ca_bundle).parent, ignore_errors=True)  # the folder start() made
@@ -377,18 +368,8 @@ def _b64(value: dict[str, Any]) -> str:
 # ------------------------------------------------------------------ HTTP
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    fake: FakeLivePerson
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the request log is fake.requests."""
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
+class _Handler(QuietHandler):
+    fake: FakeLivePerson  # its request log is fake.requests
 
     def _dispatch(self, method: str) -> None:
         url = urllib.parse.urlsplit(self.path)

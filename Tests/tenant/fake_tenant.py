@@ -47,13 +47,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from Tests.fake_liveperson.tls import make_certificates
+from Tests.local_server import LocalServer, QuietHandler
 from Tests.tenant import engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -260,7 +259,7 @@ class FakeTenant:
         self.engine_runs: list[tuple[str, str]] = []
         self._secrets: dict[str, dict[str, str]] = {}
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LocalServer | None = None
         self._work: Path | None = None
         self.url = ""
         self.ca_bundle = ""
@@ -270,24 +269,16 @@ class FakeTenant:
     def start(self) -> FakeTenant:
         self._work = Path(tempfile.mkdtemp(prefix="fake-tenant-"))  # private (0700): instance parameters live here
         handler = type("Handler", (_Handler,), {"tenant": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        if self.tls:
-            (self._work / "tls").mkdir()
-            ca, cert, key = make_certificates(self._work / "tls")
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(cert, key)
-            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-            self.ca_bundle = str(ca)
-        port = self._server.server_address[1]
-        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
-        threading.Thread(target=self._server.serve_forever, name="fake-tenant", daemon=True).start()
+        tls_folder = self._work / "tls" if self.tls else None
+        if tls_folder:
+            tls_folder.mkdir()
+        self._server = LocalServer(handler, "fake-tenant", tls_folder)
+        self.url, self.ca_bundle = self._server.url, self._server.ca_bundle
         return self
 
     def stop(self) -> None:
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
             self._server = None
         if self._work:
             shutil.rmtree(self._work, ignore_errors=True)
@@ -539,20 +530,10 @@ class FakeTenant:
 # ------------------------------------------------------------------ HTTP
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    tenant: FakeTenant
+class _Handler(QuietHandler):
+    tenant: FakeTenant  # its request log is tenant.requests
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the request log is tenant.requests."""
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
+    def do_PUT(self) -> None:  # noqa: N802 - the standard library's name for it
         self._dispatch("PUT")
 
     def _body(self, raw: bytes) -> tuple[Any, dict[str, str], dict[str, bytes]]:

@@ -1845,18 +1845,20 @@ class Batch:
         self._bytes = 0
         self._max_events = max_events
 
-    def fits(self, size: int) -> bool:
-        return not self.events or (len(self.events) < self._max_events and self._bytes + size <= SEND_BATCH_BYTES)
+    def fits(self, size: int, count: int = 1) -> bool:
+        """Whether `count` more lines of `size` bytes in all fit; one line always fits an empty batch."""
+        if count == 1 and not self.events:
+            return True
+        return len(self.events) + count <= self._max_events and self._bytes + size <= SEND_BATCH_BYTES
 
     def add(self, line: str, size: int) -> None:
         self.events.append(line)
         self._bytes += size
 
     def add_all(self, lines: list[str]) -> bool:
-        """Adds all the lines if they fit together (one line always fits an empty batch); otherwise adds none."""
+        """Adds all the lines if they fit together; otherwise adds none."""
         size = sum(map(len, lines)) + LINE_OVERHEAD * len(lines)
-        alone = len(lines) == 1 and not self.events
-        if not alone and (len(self.events) + len(lines) > self._max_events or self._bytes + size > SEND_BATCH_BYTES):
+        if not self.fits(size, len(lines)):
             return False
         self.events.extend(lines)
         self._bytes += size
@@ -1870,9 +1872,10 @@ class Batch:
             return []
         ready = [self.take()] if self.events else []
         for line in lines:
-            if not self.add_all([line]):
+            size = len(line) + LINE_OVERHEAD
+            if not self.fits(size):
                 ready.append(self.take())
-                self.add_all([line])
+            self.add(line, size)
         return ready
 
     def take(self) -> list[str]:

@@ -1964,9 +1964,9 @@ class Run:
         taken: list[Second] = []
         groups: list[Sequence[Entry]] = []
         for second in seconds:
-            new = deliverable(second, working, since)
             if second.start > self.horizon:
                 return taken, groups, "settle"
+            new = deliverable(second, working, since)
             if report.seconds and report.delivered + len(new) > self.plan.max_events:
                 return taken, groups, "limit"
             taken.append(second)

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from Tests.fake_liveperson.tls import server_context
+from Tests.tls import server_context
 
 
 class QuietHandler(BaseHTTPRequestHandler):

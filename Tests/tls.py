@@ -1,6 +1,7 @@
-"""A throwaway certificate authority and a server certificate for 127.0.0.1 and localhost, made at start.
+"""A throwaway certificate authority and a server certificate for 127.0.0.1 and localhost, made when a test server
+(`local_server.LocalServer`) starts.
 
-Only the CA certificate stays on disk (clients need it to trust the fake); the CA's key never reaches the disk, and
+Only the CA certificate stays on disk (clients need it to trust the server); the CA's key never reaches the disk, and
 the server's key only while the server's TLS context loads it.
 """
 

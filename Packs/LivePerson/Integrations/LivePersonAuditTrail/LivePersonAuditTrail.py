@@ -9,7 +9,9 @@ the commands and main. The Cursor's docstring is the one explanation of how the 
 import base64
 import binascii
 import contextlib
+import functools
 import hashlib
+import inspect
 import itertools
 import json
 import re
@@ -2056,8 +2058,57 @@ def load_cursor(last_run: dict[str, Any] | None, settings: Settings) -> Cursor:
     return Cursor.from_json(last_run)
 
 
+class SendInFlight:
+    """Hands the run's batches to the platform's send in order, one at a time, and saves the cursor after a batch
+    only once the platform has accepted it.
+
+    Where the platform library sends on threads of its own (`multiple_threads`), a batch is compressed and uploaded
+    while the next one is read, and is waited for before the next goes out or the run ends: the reading no longer
+    waits for the upload. The platform never holds more than one batch of ours, so the last run moves past a batch
+    only after it and every batch before it were accepted; a refused batch raises, and the next run reads it again.
+    """
+
+    def __init__(self) -> None:
+        self.on_threads = platform_sends_on_threads()
+        self.pending: tuple[list[Any], Cursor, int] | None = None  # futures of the batch in flight, its cursor, its size
+        self.sent = 0
+        self.saved: Cursor | None = None
+
+    def send(self, lines: list[str], cursor: Cursor) -> None:
+        """Sends a batch of event lines (none: only the cursor moved), once the batch before it is accepted and saved."""
+        self.wait()
+        futures = None
+        if lines:  # event lines already serialised: the platform sends them as they are
+            send = functools.partial(
+                send_events_to_xsiam, lines, vendor=VENDOR, product=PRODUCT, data_format="json", should_update_health_module=False
+            )
+            futures = send(multiple_threads=True) if self.on_threads else send()
+        self.pending = (list(futures or []), cursor, len(lines))
+
+    def wait(self) -> None:
+        """Waits for the batch in flight; once the platform accepted it, saves the cursor after it."""
+        if self.pending is None:
+            return
+        futures, cursor, count = self.pending
+        self.pending = None
+        for future in futures:
+            future.result()  # the platform's error, if it refused the batch: the cursor is not saved
+        self.sent += count
+        demisto.setLastRun(cursor.to_json())
+        self.saved = cursor
+
+
+def platform_sends_on_threads() -> bool:
+    """Whether the platform library's send_events_to_xsiam can send on its own threads (older ones cannot)."""
+    try:
+        parameters = inspect.signature(send_events_to_xsiam).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: send as every library can
+        return False
+    return any(parameter.name == "multiple_threads" or parameter.kind is parameter.VAR_KEYWORD for parameter in parameters)
+
+
 def fetch_events_command(client: AuditTrailClient, settings: Settings) -> int:
-    """One scheduled run: read, send batch by batch, save the cursor after each accepted send."""
+    """One scheduled run: read, send batch by batch (`SendInFlight`), save the cursor after each accepted send."""
     last_run = demisto.getLastRun()
     cursor = load_cursor(last_run, settings)
     if not last_run:  # the first run fixes where collection starts, even if it consumes nothing (or fails)
@@ -2065,20 +2116,20 @@ def fetch_events_command(client: AuditTrailClient, settings: Settings) -> int:
     plan = FetchPlan(settings.filters, settings.max_fetch, settings.page_size, settings.settle_seconds)
     now = utc_now()
     report = RunReport()
-    total = 0
+    sender = SendInFlight()
     try:
-        for lines, next_cursor in fetch_batches(client, plan, cursor, now, report):
-            if lines:  # event lines already serialised: the platform sends them as they are
-                send_events_to_xsiam(lines, vendor=VENDOR, product=PRODUCT, data_format="json", should_update_health_module=False)
-                total += len(lines)
-            demisto.setLastRun(next_cursor.to_json())
-            cursor = next_cursor
+        try:
+            for lines, next_cursor in fetch_batches(client, plan, cursor, now, report):
+                sender.send(lines, next_cursor)
+        finally:
+            sender.wait()  # the batch still in flight is saved if it was accepted, whatever stopped the run
     finally:
-        demisto.updateModuleHealth({"eventsPulled": total})
+        demisto.updateModuleHealth({"eventsPulled": sender.sent})
         demisto.debug(
-            f"fetch-events sent {total} events with {client.calls} API calls; {lag_summary(cursor, report, client, now)}"
+            f"fetch-events sent {sender.sent} events with {client.calls} API calls; "
+            f"{lag_summary(sender.saved or cursor, report, client, now)}"
         )
-    return total
+    return sender.sent
 
 
 def lag_summary(cursor: Cursor, report: RunReport, client: AuditTrailClient, now: datetime) -> str:

@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import threading
@@ -118,6 +119,7 @@ class Traffic:
 def run_once(state: Path, env: dict[str, str], kill_after: float | None, transcript: Any) -> tuple[dict | None, bool]:
     """One scheduled run in a fresh process; returns its summary (None if killed) and whether it was killed."""
     command = [sys.executable, "-m", "Tests.platform_run", str(state), "fetch-events"]
+    started = time.monotonic()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed = False
     if kill_after is not None:
@@ -133,7 +135,15 @@ def run_once(state: Path, env: dict[str, str], kill_after: float | None, transcr
     summary = json.loads(out.strip().splitlines()[-1]) if out.strip() else None
     if summary is None:
         raise RuntimeError(f"a run ended without a summary: {err[-2000:]}")
+    summary["process_seconds"] = time.monotonic() - started
     return summary, False
+
+
+def kill_moment(rng: random.Random, durations: list[float]) -> float:
+    """A moment inside a run, process start included: a share of how long the latest whole runs took, so that the
+    kills land inside runs however fast the machine is (before any run is measured, a guess)."""
+    typical = statistics.median(durations[-20:]) if durations else 0.4
+    return rng.uniform(0.3, 0.95) * typical
 
 
 def soak(runs: int, kills: bool, seed: int, state: Path, fault_rate: float = 0.35, kill_rate: float = 0.35) -> SoakReport:
@@ -142,6 +152,7 @@ def soak(runs: int, kills: bool, seed: int, state: Path, fault_rate: float = 0.3
     started = time.monotonic()
     runner.fresh_state(state)
     report.transcript = state / "transcript.txt"
+    durations: list[float] = []  # of the runs not killed, process start included
     traffic = Traffic(rng, datetime.now(UTC).replace(microsecond=0) - timedelta(days=4))
     with (
         FakeLivePerson(seed=seed, client_secret=SOAK_SECRET, clock=traffic.clock) as fake,
@@ -164,8 +175,10 @@ def soak(runs: int, kills: bool, seed: int, state: Path, fault_rate: float = 0.3
                     fake.faults.add(endpoint, kind, times=options.pop("times", 1), **options)
             during = threading.Timer(rng.uniform(0.2, 0.8), lambda: fake.add_records(traffic.same_second()))
             during.start()
-            kill_after = rng.uniform(0.1, 0.6) if kills and rng.random() < kill_rate else None
+            kill_after = kill_moment(rng, durations) if kills and rng.random() < kill_rate else None
             summary, killed = run_once(state, env, kill_after, transcript)
+            if summary is not None:
+                durations.append(summary["process_seconds"])
             during.join()
             fake.faults.clear()
             report.runs += 1

@@ -3,7 +3,8 @@
 Read top to bottom: constants, errors, settings, the integration-context cache, the Domain API resolver, the
 OAuth2 token provider, the GraphQL query builder, the page-size learner, the client, records (fingerprint, time,
 event line), the key sketch, the cursor (the last-run state), the fetch loop (whole seconds, reconcile, the run),
-the commands and main. The Cursor's docstring is the one explanation of how the collector stays exact.
+the commands (with `SendInFlight`, which sends and saves) and main. The Cursor's docstring is the one explanation of
+how the collector stays exact.
 """
 
 import base64

@@ -10,7 +10,6 @@ how the collector stays exact.
 import base64
 import binascii
 import contextlib
-import functools
 import hashlib
 import inspect
 import itertools
@@ -2079,11 +2078,13 @@ class SendInFlight:
         """Sends a batch of event lines (none: only the cursor moved), once the batch before it is accepted and saved."""
         self.wait()
         futures = None
-        if lines:  # event lines already serialised: the platform sends them as they are
-            send = functools.partial(
-                send_events_to_xsiam, lines, vendor=VENDOR, product=PRODUCT, data_format="json", should_update_health_module=False
-            )
-            futures = send(multiple_threads=True) if self.on_threads else send()
+        # Event lines already serialised (data format "json"): the platform sends them as they are. Module health is
+        # reported once, at the end of the run.
+        send = send_events_to_xsiam
+        if lines and self.on_threads:
+            futures = send(lines, VENDOR, PRODUCT, data_format="json", should_update_health_module=False, multiple_threads=True)
+        elif lines:
+            send(lines, VENDOR, PRODUCT, data_format="json", should_update_health_module=False)
         self.pending = (list(futures or []), cursor, len(lines))
 
     def wait(self) -> None:

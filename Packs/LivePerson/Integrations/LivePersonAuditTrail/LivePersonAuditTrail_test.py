@@ -1135,10 +1135,10 @@ def test_a_batch_uploads_while_the_next_is_read_and_is_saved_once_accepted(
     monkeypatch.setattr(demisto, "setLastRun", lambda value: (timeline.append(("saved", len(api.queries))), save(value)))
     accept = lp.send_events_to_xsiam
 
-    def send(events: list[str], **kwargs: Any) -> list[Future]:
+    def send(events: list[str], *args: Any, **kwargs: Any) -> list[Future]:
         assert kwargs["multiple_threads"] is True
         timeline.append(("sent", len(api.queries)))
-        return [UploadInFlight(lambda: (timeline.append(("accepted", len(api.queries))), accept(events, **kwargs)))]
+        return [UploadInFlight(lambda: (timeline.append(("accepted", len(api.queries))), accept(events, *args, **kwargs)))]
 
     monkeypatch.setattr(lp, "send_events_to_xsiam", send)
     assert run_fetch(platform, page_size="10") == 70
@@ -1171,9 +1171,9 @@ def test_a_batch_in_flight_when_reading_fails_is_saved_once_accepted(
 
     accept = lp.send_events_to_xsiam
 
-    def send(events: list[str], **kwargs: Any) -> Any:
+    def send(events: list[str], *args: Any, **kwargs: Any) -> Any:
         sends.append(len(events))
-        return accept(events, **kwargs)
+        return accept(events, *args, **kwargs)
 
     requests_mock.post(AUDIT_URL, json=failing_after_first_send)
     monkeypatch.setattr(lp, "send_events_to_xsiam", send)
@@ -1271,12 +1271,12 @@ def test_a_second_larger_than_one_send_goes_in_parts_and_is_resent_whole(
     sends = {"count": 0}
     accept = lp.send_events_to_xsiam
 
-    def refusing(events: list[str], **kwargs: Any) -> Any:
+    def refusing(events: list[str], *args: Any, **kwargs: Any) -> Any:
         sends["count"] += 1
         assert sum(map(sys.getsizeof, events)) < 2**20  # one platform chunk
         if sends["count"] == refused:
             return platform_answer(len(events), lp.DemistoException("XSIAM refused the batch"), kwargs["multiple_threads"])
-        return accept(events, **kwargs)
+        return accept(events, *args, **kwargs)
 
     monkeypatch.setattr(lp, "send_events_to_xsiam", refusing)
     with pytest.raises(lp.DemistoException):

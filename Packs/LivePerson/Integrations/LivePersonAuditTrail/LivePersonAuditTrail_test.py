@@ -1887,6 +1887,24 @@ def test_silent_page_cap_is_learned_once_and_said(platform: Platform, api: Audit
 
 
 @freeze_time(NOW)
+@pytest.mark.parametrize("seed", range(12))
+def test_a_second_across_the_probe_is_read_whole_from_one_query(platform: Platform, api: AuditBackend, seed: int) -> None:
+    """
+    Given a server that returns at most 30 records a page, orders the records of one second anew on every query,
+    and a second of 6 different records across the 30th position
+    When fetch-events asks for 500, so that a probe tells the capped page from the end
+    Then the records of that second are read whole from one query, not half from the page and half from the probe
+    (which would deliver one of them twice and another never), and every record arrives once
+    """
+    api.cap, api.shuffle_ties = 30, random.Random(seed)
+    api.records = [record(f"2026-11-20 05:{minute:02d}:00", name=f"m{minute}") for minute in range(27)]
+    api.records += [record("2026-11-20 06:00:00", name=f"tie{index}") for index in range(6)]
+    api.records += [record(f"2026-11-20 07:{minute:02d}:00", name=f"n{minute}") for minute in range(40)]
+    run_fetch(platform)
+    assert sorted(e["objectName"] for e in platform.events) == sorted(r["objectName"] for r in api.records)
+
+
+@freeze_time(NOW)
 def test_refused_page_size_is_learned_and_test_module_asks_with_it(platform: Platform, api: AuditBackend) -> None:
     """
     Given a server that answers a GraphQL error to any first above 200

@@ -7,12 +7,10 @@ rely on anything here that the real library does not do.
 
 from __future__ import annotations
 
-import concurrent.futures
 import gzip
 import json
 import os
 import sys
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -229,20 +227,17 @@ def send_events_to_xsiam(
     should_update_health_module: bool = True,
     add_proxy_to_request: bool = False,
     multiple_threads: bool = False,
-) -> list[concurrent.futures.Future] | None:
+) -> None:
     """Sends events to the XSIAM dataset <vendor>_<product>_raw, chunk by chunk, like the real one.
 
     Stands in for the platform: instead of POSTing each gzip chunk, an accepted chunk is appended to the file named
     by XSIAM_SINK_FILE (one event a line, exactly as sent). XSIAM_REFUSE_CHUNKS lists the chunk numbers (1-based,
     counted per process) that the collector refuses: the real one then raises, and earlier chunks stay ingested.
-    With `multiple_threads`, as in the real one, the chunks are serialised and split here, each is sent on a thread
-    of a new pool, and the futures are returned at once: each one's result is its chunk's number of events, or the
-    send's error. The caller waits for them and reports module health itself.
     """
     if not events:
         demisto.debug("send_events_to_xsiam function received no events, skipping the API call to send events to XSIAM")
         demisto.updateModuleHealth({"eventsPulled": 0})
-        return None
+        return
     # The real library's steps, and so its cost: one serialisation per event, all joined, split again into chunks.
     if isinstance(events, list) and isinstance(events[0], dict):
         events = [json.dumps(event) for event in events]
@@ -265,27 +260,18 @@ def send_events_to_xsiam(
                 "Error received:\n\tchunk refused by the test platform"
             )
         if sink:
-            with _sink_lock, open(sink, "a") as handle:
+            with open(sink, "a") as handle:
                 handle.write(payload + "\n")
         return len(chunk)
 
-    if multiple_threads:
-        support_multithreading()
-        executor = concurrent.futures.ThreadPoolExecutor(max_workers=NUM_OF_WORKERS)
-        return [executor.submit(send_chunk, chunk, refused) for chunk, refused in numbered_chunks()]
     sent = sum(send_chunk(chunk, refused) for chunk, refused in numbered_chunks())
     if should_update_health_module:
         demisto.updateModuleHealth({"eventsPulled": sent})
-    return None
-
-
-NUM_OF_WORKERS = 20
-_sink_lock = threading.Lock()  # the platform ingests the chunks of parallel sends whole, never interleaved
 
 
 def support_multithreading() -> None:
-    """The real one puts a lock around the calls the demisto object makes to the server, so that threads may make
-    them; the double's demisto calls only touch this process's memory."""
+    """The real one puts a lock around the calls the demisto object makes to the server, so that other threads may
+    make them too; the double's demisto calls only touch this process's memory."""
 
 
 class CommandResults:

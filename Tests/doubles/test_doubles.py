@@ -99,29 +99,6 @@ def test_send_events_chunks_and_refusal(tmp_path: Any, monkeypatch: pytest.Monke
     assert demisto._platform.module_health == []
 
 
-def test_send_events_with_multiple_threads_returns_futures(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """
-    Given three events of 600 KB, the second chunk refused, sent with multiple_threads as the real library allows
-    When the futures are waited for
-    Then each accepted chunk's future gives its number of events and is ingested, the refused one's raises the
-    library's error, and module health is left to the caller
-    """
-    sink = tmp_path / "sink.ndjson"
-    monkeypatch.setenv("XSIAM_SINK_FILE", str(sink))
-    import CommonServerPython as csp
-
-    monkeypatch.setattr(csp, "_chunks_sent_in_process", 0)
-    monkeypatch.setenv("XSIAM_REFUSE_CHUNKS", "2")
-    events = [json.dumps({"n": i, "blob": "x" * 600_000}) for i in range(5)]
-    futures = send_events_to_xsiam(events, vendor="v", product="p", data_format="json", multiple_threads=True)
-    assert futures is not None and len(futures) == 3
-    assert futures[0].result() == 2 and futures[2].result() == 1
-    with pytest.raises(DemistoException, match="Error sending new events into XSIAM"):
-        futures[1].result()
-    assert sorted(json.loads(line)["n"] for line in sink.read_text().splitlines()) == [0, 1, 4]
-    assert demisto._platform.module_health == []
-
-
 def test_send_events_empty_list_only_updates_health(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """
     Given no events

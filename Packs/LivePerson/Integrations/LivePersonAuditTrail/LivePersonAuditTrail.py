@@ -9,9 +9,9 @@ how the collector stays exact.
 
 import base64
 import binascii
+import concurrent.futures
 import contextlib
 import hashlib
-import inspect
 import itertools
 import json
 import re
@@ -2064,54 +2064,56 @@ def load_cursor(last_run: dict[str, Any] | None, settings: Settings) -> Cursor:
 
 
 class SendInFlight:
-    """Hands the run's batches to the platform's send in order, one at a time, and saves the cursor after a batch
-    only once the platform has accepted it.
+    """Hands the run's batches to the platform's send in order, one at a time, on a thread of its own, and saves the
+    cursor after a batch only once the platform has accepted it.
 
-    Where the platform library sends on threads of its own (`multiple_threads`), a batch is compressed and uploaded
-    while the next one is read, and is waited for before the next goes out or the run ends: the reading no longer
-    waits for the upload. The platform never holds more than one batch of ours, so the last run moves past a batch
-    only after it and every batch before it were accepted; a refused batch raises, and the next run reads it again.
+    The platform's send (joining, chunking, compressing and uploading a batch) runs beside the reading of the next
+    batch, so the reading no longer waits for the upload. The next batch goes out only once the one before it was
+    accepted: the platform never holds more than one batch of ours, and the last run moves only past accepted
+    batches, in order. A refused batch raises, and the next run reads it again. The platform library's
+    `support_multithreading` makes its calls to the server safe from both threads.
     """
 
     def __init__(self) -> None:
-        self.on_threads = platform_sends_on_threads()
-        self.pending: tuple[list[Any], Cursor, int] | None = None  # futures of the batch in flight, its cursor, its size
+        self.pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self.pending: tuple[concurrent.futures.Future | None, Cursor, int] | None = None  # the upload, its cursor, its size
         self.sent = 0
         self.saved: Cursor | None = None
 
     def send(self, lines: list[str], cursor: Cursor) -> None:
         """Sends a batch of event lines (none: only the cursor moved), once the batch before it is accepted and saved."""
         self.wait()
-        futures = None
-        # Event lines already serialised (data format "json"): the platform sends them as they are. Module health is
-        # reported once, at the end of the run.
-        send = send_events_to_xsiam
-        if lines and self.on_threads:
-            futures = send(lines, VENDOR, PRODUCT, data_format="json", should_update_health_module=False, multiple_threads=True)
-        elif lines:
-            send(lines, VENDOR, PRODUCT, data_format="json", should_update_health_module=False)
-        self.pending = (list(futures or []), cursor, len(lines))
+        upload = None
+        if lines:
+            if self.pool is None:
+                support_multithreading()
+                self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="xsiam-send")
+            # Event lines already serialised (data format "json"): the platform sends them as they are. Module health is
+            # reported once, at the end of the run.
+            upload = self.pool.submit(
+                send_events_to_xsiam, lines, VENDOR, PRODUCT, data_format="json", should_update_health_module=False
+            )
+        self.pending = (upload, cursor, len(lines))
 
     def wait(self) -> None:
         """Waits for the batch in flight; once the platform accepted it, saves the cursor after it."""
         if self.pending is None:
             return
-        futures, cursor, count = self.pending
+        upload, cursor, count = self.pending
         self.pending = None
-        for future in futures:
-            future.result()  # the platform's error, if it refused the batch: the cursor is not saved
+        if upload is not None:
+            upload.result()  # the platform's error, if it refused the batch: the cursor is not saved
         self.sent += count
         demisto.setLastRun(cursor.to_json())
         self.saved = cursor
 
-
-def platform_sends_on_threads() -> bool:
-    """Whether the platform library's send_events_to_xsiam can send on its own threads (older ones cannot)."""
-    try:
-        parameters = inspect.signature(send_events_to_xsiam).parameters.values()
-    except (TypeError, ValueError):  # no signature to read: send as every library can
-        return False
-    return any(parameter.name == "multiple_threads" or parameter.kind is parameter.VAR_KEYWORD for parameter in parameters)
+    def close(self) -> None:
+        """Waits for the batch in flight (its cursor is saved if it was accepted), then ends the sending thread."""
+        try:
+            self.wait()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
 
 
 def fetch_events_command(client: AuditTrailClient, settings: Settings) -> int:
@@ -2129,7 +2131,7 @@ def fetch_events_command(client: AuditTrailClient, settings: Settings) -> int:
             for lines, next_cursor in fetch_batches(client, plan, cursor, now, report):
                 sender.send(lines, next_cursor)
         finally:
-            sender.wait()  # the batch still in flight is saved if it was accepted, whatever stopped the run
+            sender.close()  # the batch still in flight is saved if it was accepted, whatever stopped the run
     finally:
         demisto.updateModuleHealth({"eventsPulled": sender.sent})
         demisto.debug(

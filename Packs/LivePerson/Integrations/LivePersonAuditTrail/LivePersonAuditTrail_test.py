@@ -4,9 +4,8 @@ import json
 import random
 import re
 import sys
+import threading
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -80,16 +79,13 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Platform:
     def set_context(value: dict) -> None:
         state.context = roundtrip(value)
 
-    def send(events: list[dict], vendor: str, product: str, multiple_threads: bool = False, **kwargs: Any) -> Any:
+    def send(events: list[dict], vendor: str, product: str, **kwargs: Any) -> None:
         assert (vendor, product) == ("liveperson", "liveengage")
         assert kwargs.get("data_format") == "json" or isinstance(events[0], dict)
-        refused = None
         if state.refuse_sends:
             state.refuse_sends -= 1
-            refused = lp.DemistoException("XSIAM refused the batch")
-        else:
-            state.sent.append([json.loads(event) if isinstance(event, str) else roundtrip(event) for event in events])
-        return platform_answer(len(events), refused, multiple_threads)
+            raise lp.DemistoException("XSIAM refused the batch")
+        state.sent.append([json.loads(event) if isinstance(event, str) else roundtrip(event) for event in events])
 
     monkeypatch.setattr(demisto, "params", lambda: state.params)
     monkeypatch.setattr(demisto, "args", lambda: state.args)
@@ -104,21 +100,6 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Platform:
         monkeypatch.setattr(demisto, level, lambda message, *rest: state.logs.append(str(message)))
     monkeypatch.setattr(lp, "send_events_to_xsiam", send)
     return state
-
-
-def platform_answer(count: int, refused: Exception | None, multiple_threads: bool) -> list[Future] | None:
-    """What the platform's send_events_to_xsiam gives back: nothing (or its error, raised) without threads; with
-    them, a future per chunk whose result is its number of events, or the error."""
-    if not multiple_threads:
-        if refused:
-            raise refused
-        return None
-    future: Future = Future()
-    if refused:
-        future.set_exception(refused)
-    else:
-        future.set_result(count)
-    return [future]
 
 
 def record(when: str, name: str = "Dana Agent", element: str = "Skills", new: str = "Sales", **extra: Any) -> dict[str, Any]:
@@ -1097,21 +1078,6 @@ def test_failed_send_keeps_the_last_run(platform: Platform, api: AuditBackend) -
     assert len(platform.events) == 2
 
 
-class UploadInFlight(Future):
-    """A threaded send the platform finishes only when the collector waits for it, so a test sees what the
-    collector did while the batch was in flight."""
-
-    def __init__(self, finish: Callable[[], None]) -> None:
-        super().__init__()
-        self.finish = finish
-
-    def result(self, timeout: float | None = None) -> Any:
-        if not self.done():
-            self.finish()
-            self.set_result(0)
-        return super().result(timeout)
-
-
 def large_records(count: int) -> list[dict[str, Any]]:
     """`count` records of 30 KB, one a second: about 29 fill one send."""
     return [
@@ -1121,31 +1087,44 @@ def large_records(count: int) -> list[dict[str, Any]]:
 
 @freeze_time(NOW)
 def test_a_batch_uploads_while_the_next_is_read_and_is_saved_once_accepted(
-    platform: Platform, api: AuditBackend, monkeypatch: pytest.MonkeyPatch
+    platform: Platform, api: AuditBackend, monkeypatch: pytest.MonkeyPatch, requests_mock: Any
 ) -> None:
     """
-    Given 70 records of 30 KB (three sends' worth) and a platform that sends on its own threads
+    Given 70 records of 30 KB (three sends' worth), and a platform whose first upload lasts until more pages are read
     When fetch-events runs with pages of 10
-    Then pages are read while a batch is in flight, each batch is waited for before the next goes out, the cursor
-    after a batch is saved only once the batch was accepted, and every record is delivered once
+    Then the first batch uploads while the next pages are read, on another thread, after the platform library was
+    told that threads call it; each batch is accepted before the next goes out, the cursor after a batch is saved
+    only once the batch was accepted, and every record is delivered once
     """
     api.records = large_records(70)
     timeline: list[tuple[str, int]] = []
+    page_read = threading.Event()
+
+    def audit(request: Any, context: Any) -> dict[str, Any]:
+        answer = api(request, context)
+        page_read.set()
+        return answer
+
+    requests_mock.post(AUDIT_URL, json=audit)
     save = demisto.setLastRun
     monkeypatch.setattr(demisto, "setLastRun", lambda value: (timeline.append(("saved", len(api.queries))), save(value)))
+    monkeypatch.setattr(lp, "support_multithreading", lambda: timeline.append(("threads", len(api.queries))))
     accept = lp.send_events_to_xsiam
 
-    def send(events: list[str], *args: Any, **kwargs: Any) -> list[Future]:
-        assert kwargs["multiple_threads"] is True
+    def upload(events: list[str], *args: Any, **kwargs: Any) -> None:
+        assert threading.current_thread() is not threading.main_thread()
         timeline.append(("sent", len(api.queries)))
-        return [UploadInFlight(lambda: (timeline.append(("accepted", len(api.queries))), accept(events, *args, **kwargs)))]
+        if len([kind for kind, _ in timeline if kind == "sent"]) == 1:
+            page_read.clear()
+            assert page_read.wait(timeout=30)  # the reading goes on while this batch is in flight
+        timeline.append(("accepted", len(api.queries)))
+        accept(events, *args, **kwargs)
 
-    monkeypatch.setattr(lp, "send_events_to_xsiam", send)
+    monkeypatch.setattr(lp, "send_events_to_xsiam", upload)
     assert run_fetch(platform, page_size="10") == 70
     kinds = [kind for kind, _ in timeline]
-    assert kinds == ["saved"] + ["sent", "accepted", "saved"] * 3  # the first run's start, then one batch at a time
-    sent_at, accepted_at = timeline[1][1], timeline[2][1]
-    assert accepted_at > sent_at  # the next pages were read while the first batch was in flight
+    assert kinds == ["saved", "threads"] + ["sent", "accepted", "saved"] * 3  # the first run's start, then one at a time
+    assert timeline[4][1] > timeline[3][1]  # pages were read between the first batch's send and its acceptance
     assert [event["objectName"] for event in platform.events] == [f"r{index}" for index in range(70)]
     assert platform.last_run["last"] == "2026-11-20T08:01:09Z"
 
@@ -1186,38 +1165,6 @@ def test_a_batch_in_flight_when_reading_fails_is_saved_once_accepted(
     requests_mock.post(AUDIT_URL, json=api)
     run_fetch(platform, page_size="10")
     assert [event["objectName"] for event in platform.events] == [f"r{index}" for index in range(70)]
-
-
-@freeze_time(NOW)
-def test_a_platform_library_without_threaded_sends_is_sent_to_as_before(
-    platform: Platform, api: AuditBackend, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """
-    Given a platform library whose send_events_to_xsiam has no `multiple_threads` (as older ones)
-    When fetch-events runs
-    Then it sends without it, batch by batch, and delivers every record once
-    """
-    api.records = large_records(40)
-    accept = lp.send_events_to_xsiam
-
-    def older_send(
-        events: Any,
-        vendor: str,
-        product: str,
-        data_format: str | None = None,
-        url_key: str = "url",
-        num_of_attempts: int = 3,
-        chunk_size: int = 2**20,
-        should_update_health_module: bool = True,
-        add_proxy_to_request: bool = False,
-    ) -> None:
-        accept(events, vendor, product, data_format=data_format, should_update_health_module=should_update_health_module)
-
-    monkeypatch.setattr(lp, "send_events_to_xsiam", older_send)
-    assert lp.platform_sends_on_threads() is False
-    assert run_fetch(platform, page_size="10") == 40
-    assert len(platform.sent) == 2
-    assert [event["objectName"] for event in platform.events] == [f"r{index}" for index in range(40)]
 
 
 @freeze_time(NOW)
@@ -1275,7 +1222,7 @@ def test_a_second_larger_than_one_send_goes_in_parts_and_is_resent_whole(
         sends["count"] += 1
         assert sum(map(sys.getsizeof, events)) < 2**20  # one platform chunk
         if sends["count"] == refused:
-            return platform_answer(len(events), lp.DemistoException("XSIAM refused the batch"), kwargs["multiple_threads"])
+            raise lp.DemistoException("XSIAM refused the batch")
         return accept(events, *args, **kwargs)
 
     monkeypatch.setattr(lp, "send_events_to_xsiam", refusing)

@@ -7,8 +7,10 @@ Retry pauses run on a virtual clock so the suite stays fast; everything else is 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -356,19 +358,47 @@ def test_undocumented_behaviour_keeps_every_record_once(
     hours late, in seconds already delivered
     When fetch-events runs with the manifest's page size and settle delay, then drains
     Then every record is delivered exactly once, and a quiet run makes one audit call
+
+    The records follow the clock, so each time of day plays other data: E2E_NOW=<ISO time> plays that moment again.
     """
+    start = datetime.fromisoformat(os.environ["E2E_NOW"]) if os.environ.get("E2E_NOW") else NOW
+    undocumented_behaviour_scenario(tmp_path, clock, monkeypatch, behaviour, start)
+
+
+def test_shuffled_ties_at_the_moment_a_second_lay_across_the_probe(
+    tmp_path: Path, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    Given the shuffled-ties scenario at 11:32 UTC on 2026-11-27, whose data put a second of several records across
+    the first page and the probe that taught the collector the fake's page cap
+    When fetch-events runs, then drains
+    Then every record is delivered exactly once (joining the probe to the page delivered one of them twice and lost
+    another)
+    """
+    undocumented_behaviour_scenario(
+        tmp_path, clock, monkeypatch, {"tie_order": "shuffled"}, datetime(2026, 11, 27, 11, 32, tzinfo=UTC)
+    )
+
+
+def undocumented_behaviour_scenario(
+    tmp_path: Path, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch, behaviour: dict, start: datetime
+) -> None:
+    clock.offset = start.timestamp() - time.time()  # the module's clock and the fake's start at `start`
     with FakeLivePerson(seed=13, clock=clock.time, **behaviour) as fake:  # one clock for both sides
         state = tmp_path / "instance"
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_bundle)  # restored after the test, as the `instance` fixture does
         runner.configure_for_fake(state, fake, first_fetch="2 days", max_fetch="3000")
         rng = data.make_rng(17)
-        fake.add_records(data.generate_backlog(NOW - timedelta(days=1, hours=6), NOW - timedelta(minutes=20), 1200, rng))
+        fake.add_records(data.generate_backlog(start - timedelta(days=1, hours=6), start - timedelta(minutes=20), 1200, rng))
         for _ in range(4):
             assert fetch(state).ok
-            fake.add_records(data.live_traffic(datetime.now(UTC) - timedelta(seconds=30), rng))
-        fake.add_records([data.make_record(NOW - timedelta(hours=hours, seconds=7), rng) for hours in (2, 3, 9)])
+            fake.add_records(data.live_traffic(datetime.fromtimestamp(clock.time(), UTC) - timedelta(seconds=30), rng))
+        fake.add_records([data.make_record(start - timedelta(hours=hours, seconds=7), rng) for hours in (2, 3, 9)])
         drain(state)
-        assert_exactly_once(fake, state)
+        expected = fake.expected(since=start - timedelta(days=5))
+        lost, duplicated = runner.compare(expected, runner.delivered_events(state))
+        replay = f"E2E_NOW={start.isoformat()} plays it again"
+        assert (lost, duplicated) == (0, 0), f"{lost} lost, {duplicated} duplicated of {len(expected)} ({replay})"
         mark = len(fake.requests)
         assert fetch(state).events_sent == 0
         assert calls(fake, mark) == Counter({"audit": 1})

@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urljoin
@@ -234,6 +233,7 @@ def send_events_to_xsiam(
     by XSIAM_SINK_FILE (one event a line, exactly as sent). XSIAM_REFUSE_CHUNKS lists the chunk numbers (1-based,
     counted per process) that the collector refuses: the real one then raises, and earlier chunks stay ingested.
     """
+    global _chunks_sent_in_process
     if not events:
         demisto.debug("send_events_to_xsiam function received no events, skipping the API call to send events to XSIAM")
         demisto.updateModuleHealth({"eventsPulled": 0})
@@ -243,17 +243,12 @@ def send_events_to_xsiam(
         events = [json.dumps(event) for event in events]
     data = events if isinstance(events, str) else "\n".join(events)
     sink = os.environ.get("XSIAM_SINK_FILE")
-
-    def numbered_chunks() -> Iterator[tuple[list[str], bool]]:
-        global _chunks_sent_in_process
-        for chunk in _split_into_chunks(data, chunk_size):
-            _chunks_sent_in_process += 1
-            yield chunk, _chunks_sent_in_process in _refused_chunks()
-
-    def send_chunk(chunk: list[str], refused: bool) -> int:
+    sent = 0
+    for chunk in _split_into_chunks(data, chunk_size):
+        _chunks_sent_in_process += 1
         payload = "\n".join(chunk)
         gzip.compress(payload.encode("utf-8"))  # what would go over the wire
-        if refused:
+        if _chunks_sent_in_process in _refused_chunks():
             raise DemistoException(
                 f"Error sending new events into XSIAM.\nParameters used:\n\tURL: https://api-xsiam.example.test/logs/v1/xsiam\n"
                 f"\tHeaders: {{'format': 'json', 'product': '{product}', 'vendor': '{vendor}'}}\n\nResponse status code: 400\n"
@@ -262,9 +257,7 @@ def send_events_to_xsiam(
         if sink:
             with open(sink, "a") as handle:
                 handle.write(payload + "\n")
-        return len(chunk)
-
-    sent = sum(send_chunk(chunk, refused) for chunk, refused in numbered_chunks())
+        sent += len(chunk)
     if should_update_health_module:
         demisto.updateModuleHealth({"eventsPulled": sent})
 

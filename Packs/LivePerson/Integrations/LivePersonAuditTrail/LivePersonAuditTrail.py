@@ -1103,8 +1103,8 @@ def make_entries(records: list[dict[str, Any]]) -> list[Entry]:
     ending = ""
     for record in records:
         text = join(encode(record, 0)) if encode else json.dumps(record)  # record_json(record), inlined
-        if record.get("changeDate") != value:
-            value = record.get("changeDate")
+        if (changed := record.get("changeDate")) != value:
+            value = changed
             when, stamp = read_change_date(value)
             second = when.replace(microsecond=0) if when.microsecond else when
             ending = ', "_time": "' + stamp + '"}'

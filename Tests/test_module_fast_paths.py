@@ -412,6 +412,31 @@ def test_record_json_is_json_dumps(encoder: str, monkeypatch: pytest.MonkeyPatch
     assert [entry.fp for entry in entries] == [LivePersonAuditTrail.fingerprint(record, json.dumps(record)) for record in dated]
 
 
+def entry_as_the_pieces_make_it(record: dict[str, Any]) -> tuple[Any, ...]:
+    """An entry of `record` from the general functions, one at a time: what `make_entries` must give."""
+    when = old_record_time(record)
+    return when, LivePersonAuditTrail.fingerprint(record), event_line(record, when), when.replace(microsecond=0)
+
+
+def test_make_entries_reads_every_change_date_as_the_general_functions_do() -> None:
+    """
+    Given records whose changeDates are of every odd shape JSON has, and 20,000 mutated ones (out-of-range fields, edits),
+    each alone and in pages where neighbours share a changeDate
+    When make_entries makes their entries (its inlined reading of the usual whole second, or the general one)
+    Then each entry is the one record_time, fingerprint and event_line make, or the error is the same
+    """
+    json_values = [value for value in ODD_CHANGE_DATES if not isinstance(value, datetime)]  # records come from JSON
+    values = json_values + list(mutated_change_dates(20_000, seed=11))
+    records = [{"objectName": f"skill {index}", "changeDate": value} for index, value in enumerate(values)]
+    answers = [outcome(lambda record: tuple(make_entries([record])[0]), record) for record in records]
+    assert answers == [outcome(entry_as_the_pieces_make_it, record) for record in records]
+    assert 2_000 < sum(kind == "value" for kind, _ in answers) < 18_000  # both kinds of answer were exercised
+    rng = random.Random(12)
+    readable = [record for record, (kind, _) in zip(records, answers, strict=True) if kind == "value"]
+    page = [dict(record, objectName=f"user {index}") for index, record in enumerate(readable) for _ in range(rng.randint(1, 3))]
+    assert [tuple(entry) for entry in make_entries(page)] == [entry_as_the_pieces_make_it(record) for record in page]
+
+
 @pytest.mark.parametrize(
     "value", ["2026-11-23 10:00:00", "2026-11-23 10:00:00.0", "2026-11-23 10:00:00.250", "0999-01-02 03:04:05.0"]
 )

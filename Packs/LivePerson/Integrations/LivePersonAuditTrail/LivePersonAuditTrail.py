@@ -105,6 +105,8 @@ MAX_BATCH_EVENTS = 10_000  # fewer sends (and saves of the last run) than one a 
 HASH_MODULUS = 2**64
 # changeDate in the UTC the collector asks for, as LivePerson writes it: "2024-05-01 13:45:10.0" (fraction optional).
 CHANGE_DATE_SHAPE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?", re.ASCII)
+# The usual changeDate: a whole second (LivePerson writes ".0"), from year 1000 on, whose `_time` is the text rearranged.
+WHOLE_SECOND_CHANGE_DATE = re.compile(r"[1-9]\d{3}-\d\d-\d\d \d\d:\d\d:\d\d(\.0)?", re.ASCII)
 
 """ ERRORS """
 
@@ -997,7 +999,13 @@ def fingerprint(record: dict[str, Any], text: str | None = None) -> int:
     Not an identity: identical-looking records share it. The fields come in the order the query selects them, the
     same for every query the collector makes, so the same record always has the same fingerprint.
     """
-    return int.from_bytes(hashlib.blake2b((text or record_json(record)).encode(), digest_size=8).digest(), "big")
+    hasher = _FINGERPRINT_HASHER.copy()
+    hasher.update((text or record_json(record)).encode())
+    return int.from_bytes(hasher.digest(), "big")
+
+
+# BLAKE2b with an 8-byte digest, with nothing hashed yet: copying it costs less than making one from its parameters.
+_FINGERPRINT_HASHER = hashlib.blake2b(digest_size=8)
 
 
 def first_version_fingerprint(record: dict[str, Any]) -> int:
@@ -1030,6 +1038,12 @@ def read_change_date(value: Any) -> tuple[datetime, str]:
             return when, f"{value[:10]}T{value[11:19]}Z"
     when = _strptime_record_time(value)
     return when, format_time(when)
+
+
+def change_date_parts(value: Any) -> tuple[datetime, datetime, str]:
+    """A changeDate as `make_entries` uses it: the time, its whole second, and the end of the event line (`_time`)."""
+    when, stamp = read_change_date(value)
+    return when, (when.replace(microsecond=0) if when.microsecond else when), ', "_time": "' + stamp + '"}'
 
 
 def _strptime_record_time(value: Any) -> datetime:
@@ -1093,11 +1107,13 @@ def make_entries(records: list[dict[str, Any]]) -> list[Entry]:
     """The entries of a page, in one pass, the work that every record costs kept to the least.
 
     Each record's JSON is made once: hashed as its `fingerprint`, then sent as its event line with `_time` appended
-    (`event_line`). Times are read once for each run of records that share a changeDate (they come in time order).
+    (`event_line`). Times are read once for each run of records that share a changeDate (they come in time order);
+    the usual whole second is read here, anything else by `change_date_parts`.
     """
     entries: list[Entry] = []
     encode, join = _ENCODE_JSON, "".join
-    blake2b, from_bytes, new_tuple = hashlib.blake2b, int.from_bytes, tuple.__new__
+    new_hasher, from_bytes, new_tuple = _FINGERPRINT_HASHER.copy, int.from_bytes, tuple.__new__
+    whole_second, from_iso = WHOLE_SECOND_CHANGE_DATE.fullmatch, datetime.fromisoformat
     value: Any = _NO_VALUE
     when = second = datetime.min  # read from the first record's changeDate before any use
     ending = ""
@@ -1105,10 +1121,17 @@ def make_entries(records: list[dict[str, Any]]) -> list[Entry]:
         text = join(encode(record, 0)) if encode else json.dumps(record)  # record_json(record), inlined
         if (changed := record.get("changeDate")) != value:
             value = changed
-            when, stamp = read_change_date(value)
-            second = when.replace(microsecond=0) if when.microsecond else when
-            ending = ', "_time": "' + stamp + '"}'
-        fp = from_bytes(blake2b(text.encode(), digest_size=8).digest(), "big")  # fingerprint(record, text), inlined
+            if isinstance(value, str) and whole_second(value):  # change_date_parts(value), inlined for the usual shape
+                try:
+                    when = second = from_iso(value[:19] + "+00:00")
+                    ending = ', "_time": "' + value[:10] + "T" + value[11:19] + 'Z"}'
+                except ValueError:  # no such day (month 13): read_change_date says so in its words
+                    when, second, ending = change_date_parts(value)
+            else:  # a fraction, or another shape
+                when, second, ending = change_date_parts(value)
+        hasher = new_hasher()  # fingerprint(record, text), inlined
+        hasher.update(text.encode())
+        fp = from_bytes(hasher.digest(), "big")
         line = text[:-1] + ending if record and "_time" not in record else event_line(record, when, text)
         entries.append(new_tuple(Entry, (when, fp, line, second)))  # Entry(when, fp, line, second), without its Python call
     return entries

@@ -208,6 +208,7 @@ def _split_into_chunks(data: str, chunk_size: int) -> list[list[str]]:
 
 
 _chunks_sent_in_process = 0
+events_accepted_in_process = 0  # what the platform took from this process: the platform runner reads it, not the sink
 
 
 def _refused_chunks() -> set[int]:
@@ -233,7 +234,7 @@ def send_events_to_xsiam(
     by XSIAM_SINK_FILE (one event a line, exactly as sent). XSIAM_REFUSE_CHUNKS lists the chunk numbers (1-based,
     counted per process) that the collector refuses: the real one then raises, and earlier chunks stay ingested.
     """
-    global _chunks_sent_in_process
+    global _chunks_sent_in_process, events_accepted_in_process
     if not events:
         demisto.debug("send_events_to_xsiam function received no events, skipping the API call to send events to XSIAM")
         demisto.updateModuleHealth({"eventsPulled": 0})
@@ -258,6 +259,7 @@ def send_events_to_xsiam(
             with open(sink, "a") as handle:
                 handle.write(payload + "\n")
         sent += len(chunk)
+        events_accepted_in_process += len(chunk)
     if should_update_health_module:
         demisto.updateModuleHealth({"eventsPulled": sent})
 

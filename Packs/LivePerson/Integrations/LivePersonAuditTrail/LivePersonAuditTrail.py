@@ -1112,8 +1112,9 @@ def make_entries(records: list[dict[str, Any]]) -> list[Entry]:
     """
     entries: list[Entry] = []
     encode, join = _ENCODE_JSON, "".join
-    new_hasher, from_bytes, new_tuple = _FINGERPRINT_HASHER.copy, int.from_bytes, tuple.__new__
-    whole_second, from_iso = WHOLE_SECOND_CHANGE_DATE.fullmatch, datetime.fromisoformat
+    hasher_made_once, usual_shape = _FINGERPRINT_HASHER, WHOLE_SECOND_CHANGE_DATE
+    new_hasher, whole_second = hasher_made_once.copy, usual_shape.fullmatch
+    from_bytes, new_tuple, from_iso = int.from_bytes, tuple.__new__, datetime.fromisoformat
     value: Any = _NO_VALUE
     when = second = datetime.min  # read from the first record's changeDate before any use
     ending = ""

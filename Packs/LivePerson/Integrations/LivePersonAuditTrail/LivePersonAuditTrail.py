@@ -1112,8 +1112,7 @@ def make_entries(records: list[dict[str, Any]]) -> list[Entry]:
     """
     entries: list[Entry] = []
     encode, join = _ENCODE_JSON, "".join
-    hasher_made_once, usual_shape = _FINGERPRINT_HASHER, WHOLE_SECOND_CHANGE_DATE
-    new_hasher, whole_second = hasher_made_once.copy, usual_shape.fullmatch
+    new_hasher = _FINGERPRINT_HASHER.copy
     from_bytes, new_tuple, from_iso = int.from_bytes, tuple.__new__, datetime.fromisoformat
     value: Any = _NO_VALUE
     when = second = datetime.min  # read from the first record's changeDate before any use
@@ -1122,7 +1121,7 @@ def make_entries(records: list[dict[str, Any]]) -> list[Entry]:
         text = join(encode(record, 0)) if encode else json.dumps(record)  # record_json(record), inlined
         if (changed := record.get("changeDate")) != value:
             value = changed
-            if isinstance(value, str) and whole_second(value):  # change_date_parts(value), inlined for the usual shape
+            if isinstance(value, str) and WHOLE_SECOND_CHANGE_DATE.fullmatch(value):  # change_date_parts, inlined
                 try:
                     when = second = from_iso(value[:19] + "+00:00")
                     ending = ', "_time": "' + value[:10] + "T" + value[11:19] + 'Z"}'

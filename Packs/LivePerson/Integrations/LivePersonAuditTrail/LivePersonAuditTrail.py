@@ -135,6 +135,13 @@ class ApiError(LivePersonError):
     """LivePerson answered with an error that retrying will not fix."""
 
 
+class QueryRefusedError(ApiError):
+    """The Audit Trail refused the query itself (400, or a GraphQL `errors` member): its arguments, fields or typing.
+
+    Only the fact of the refusal is used to decide what to do next, never the wording of the error (LivePerson's
+    backend is not graphql-core)."""
+
+
 class TransientError(LivePersonError):
     """Rate limiting, server errors or network failures outlasted the retries; the next run resumes."""
 
@@ -862,7 +869,7 @@ class AuditTrailClient(BaseClient):
             self.last_total = int(total) if total.strip().isdigit() else None
             try:
                 return audit_records(response)
-            except ResponseFormatError as error:
+            except QueryRefusedError as error:
                 unsupported = [name for name in OPTIONAL_FIELDS if name in query.fields and name in str(error)]
                 if not unsupported or dropped_fields:
                     raise
@@ -979,10 +986,11 @@ def audit_records(response: requests.Response) -> list[dict[str, Any]]:
         detail = ""
         with contextlib.suppress(ValueError):
             detail = graphql_errors(response.json())
-        raise ApiError(f"The Audit Trail answered {status}" + (f": {detail}" if detail else ".") + " This is not retried.")
+        refused = QueryRefusedError if status == 400 else ApiError
+        raise refused(f"The Audit Trail answered {status}" + (f": {detail}" if detail else ".") + " This is not retried.")
     answer = parse_json_object(response, "The Audit Trail")
     if errors := graphql_errors(answer):
-        raise ResponseFormatError(f"The Audit Trail answered with GraphQL errors: {errors}")
+        raise QueryRefusedError(f"The Audit Trail answered with GraphQL errors: {errors}")
     data = answer.get("data")
     records = data.get("auditData") if isinstance(data, dict) else None
     if not isinstance(records, list) or not all(map(isinstance, records, itertools.repeat(dict))):

@@ -666,9 +666,9 @@ def test_401_twice_is_an_authentication_error(platform: Platform, api: AuditBack
     [
         ({"status_code": 403}, lp.AccessDeniedError, "Audit Trail read permission"),
         ({"status_code": 451}, lp.AccessDeniedError, "blocked"),
-        ({"status_code": 400, "json": {"errors": [{"message": "bad argument"}]}}, lp.ApiError, "bad argument"),
+        ({"status_code": 400, "json": {"errors": [{"message": "bad argument"}]}}, lp.QueryRefusedError, "bad argument"),
         ({"status_code": 200, "text": "<html>oops"}, lp.ResponseFormatError, "not JSON"),
-        ({"status_code": 200, "json": {"errors": [{"message": "boom"}]}}, lp.ResponseFormatError, "GraphQL errors: boom"),
+        ({"status_code": 200, "json": {"errors": [{"message": "boom"}]}}, lp.QueryRefusedError, "GraphQL errors: boom"),
         ({"status_code": 200, "json": {}}, lp.ResponseFormatError, "without data.auditData"),
         ({"status_code": 200, "json": {"data": None}}, lp.ResponseFormatError, "without data.auditData"),
         ({"status_code": 200, "json": {"data": {"auditData": "x"}}}, lp.ResponseFormatError, "without data.auditData"),

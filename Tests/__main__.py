@@ -5,6 +5,9 @@
     python3 -m Tests run ...     the local runner's other sub-commands (see `python3 -m Tests run --help`)
     python3 -m Tests tenant ...  the pack on a Cortex XSOAR / XSIAM tenant via demisto-py (`tenant demo`: offline)
     python3 -m Tests bench ...   the drain benchmark against its floors (see `python3 -m Tests bench --help`)
+    python3 -m Tests soak ...    the fault soak or the condition soak at any size (see `python3 -m Tests soak --help`)
+    python3 -m Tests fake ...    the fake LivePerson API on its own, until Ctrl-C (see `python3 -m Tests fake --help`)
+    python3 -m Tests --help      this text
 
 The first call creates `.venv/` beside this folder and installs the pinned dependencies of pyproject.toml's
 `test` extra into it; later calls reuse it (a stamp of the dependency list decides when to reinstall).
@@ -96,11 +99,24 @@ def _run_bench(argv: list[str]) -> int:
     return bench.main(argv)
 
 
+def run_inside_venv(module: str, argv: list[str]) -> None:
+    """Outside .venv, makes it (first call only) and runs `python -m <module> <argv>` again inside it, in place of this
+    process; inside .venv, returns. A `__main__` calls it before it imports anything of the test dependencies."""
+    if _inside_venv():
+        return
+    _ensure_venv()
+    os.chdir(ROOT)
+    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), "-m", module, *argv])
+
+
+HELP = ("-h", "--help", "help")
+
+
 def main(argv: list[str]) -> int:
-    if not _inside_venv():
-        _ensure_venv()
-        os.chdir(ROOT)
-        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), "-m", "Tests", *argv])
+    if argv and argv[0] in HELP:  # needs nothing installed
+        print(__doc__)
+        return 0
+    run_inside_venv("Tests", argv)
     os.chdir(ROOT)
     command, rest = (argv[0], argv[1:]) if argv else ("test", [])
     if command == "test":
@@ -115,7 +131,15 @@ def main(argv: list[str]) -> int:
         return cli.main(rest)
     if command == "bench":
         return _run_bench(rest)
-    print(__doc__)
+    if command == "soak":
+        from Tests.soak import soak  # noqa: PLC0415 - needs the packages of .venv
+
+        return soak.main(rest)
+    if command == "fake":
+        from Tests.fake_liveperson import __main__ as fake  # noqa: PLC0415 - needs the packages of .venv
+
+        return fake.main(rest)
+    print(f"Unknown command {command!r}.\n{__doc__}")
     return 2
 
 

@@ -191,3 +191,63 @@ def test_the_test_command_fails_on_anything_left_in_the_temporary_directory(tmp_
     assert done.returncode == code, done.stdout + done.stderr
     assert ("planted-leak-" in done.stdout) is leaks
     assert list(system_temporary.iterdir()) == []
+
+
+# ------------------------------------------------------------------ the commands the README gives, as written there
+
+
+def system_python() -> str:
+    """The interpreter .venv was made from: the machine's python3, without the test packages."""
+    return str(Path(sys.base_prefix) / "bin" / "python3")
+
+
+@pytest.mark.parametrize("words", [["--help"], ["-h"], ["help"]])
+def test_help_prints_the_usage_and_succeeds(words: list[str]) -> None:
+    """
+    Given `python3 -m Tests --help` (or -h, or help) under the machine's python3
+    When it runs
+    Then it prints the usage, every command in it, and exits 0
+    """
+    done = subprocess.run([system_python(), "-m", "Tests", *words], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for command in ("test", "demo", "run", "tenant", "bench", "soak", "fake"):
+        assert f"python3 -m Tests {command}" in done.stdout
+
+
+def test_an_unknown_command_is_refused_with_the_usage() -> None:
+    """
+    Given `python3 -m Tests` with a command it does not have
+    When it runs
+    Then it names the command, prints the usage and exits 2
+    """
+    done = subprocess.run([sys.executable, "-m", "Tests", "colour"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert "Unknown command 'colour'" in done.stdout
+    assert "python3 -m Tests run ..." in done.stdout
+
+
+@pytest.mark.parametrize(
+    "words",
+    [["-m", "Tests.soak", "--help"], ["-m", "Tests", "soak", "--help"], ["-m", "Tests", "fake", "--help"]],
+)
+def test_the_soak_and_fake_commands_run_under_the_machines_python(words: list[str]) -> None:
+    """
+    Given the soak and fake commands as the README writes them, under the machine's python3 (no test packages)
+    When they run
+    Then they run inside .venv and print their usage, instead of dying on a missing package
+    """
+    done = subprocess.run([system_python(), *words], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "usage: python3 -m Tests " in done.stdout
+
+
+def test_the_readme_runs_the_tools_through_the_one_entry_point() -> None:
+    """
+    Given the README
+    When its commands are read
+    Then none of them runs a tool's module directly with python3 (which has not the test packages): they go through
+    `python3 -m Tests`, which runs them inside .venv
+    """
+    text = (ROOT / "README.md").read_text()
+    assert not re.findall(r"python3? -m Tests\.(?!soak\b)\w+", text)
+    assert "python3 -m Tests soak --conditions" in text

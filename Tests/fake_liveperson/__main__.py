@@ -1,10 +1,11 @@
-"""python3 -m Tests.fake_liveperson [--seed-days N] [--per-day N] [--port N]: serve a seeded fake LivePerson until
+"""python3 -m Tests fake [--seed-days N] [--per-day N] [--port N]: serve a seeded fake LivePerson until
 Ctrl-C (or SIGTERM), then remove its temporary TLS folder. It prints the one command that points the local runner's
 instance .state/fake at it, its CA bundle included."""
 
 import argparse
 import shlex
 import signal
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -26,13 +27,13 @@ def configure_command(fake: FakeLivePerson) -> str:
     return shlex.join([*words, *(f"{key}={value}" for key, value in settings.items())])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python3 -m Tests.fake_liveperson", description=__doc__)
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m Tests fake", description=__doc__)
     parser.add_argument("--seed-days", type=int, default=3)
     parser.add_argument("--per-day", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: a free one)")
-    arguments = parser.parse_args()
+    arguments = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C, so the TLS folder is removed
     with FakeLivePerson(seed=arguments.seed) as fake:
         now = datetime.now(UTC)
@@ -51,7 +52,8 @@ def main() -> None:
                 time.sleep(1)
         except KeyboardInterrupt:
             pass
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

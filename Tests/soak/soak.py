@@ -12,8 +12,8 @@ State crosses runs only through the last run and the integration context, as on 
 clock is the simulated one (PLATFORM_CLOCK), so the settle delay passes as it would. At the end each soak drains
 without faults, a simulated hour later, and compares with the ground truth.
 
-    python3 -m Tests.soak --runs 2000 --kills              (inside .venv)
-    python3 -m Tests.soak --conditions --condition-runs 300
+    python3 -m Tests soak --runs 2000 --kills              (python3 -m Tests.soak works the same)
+    python3 -m Tests soak --conditions --condition-runs 300
 """
 
 from __future__ import annotations
@@ -337,7 +337,7 @@ def soak_conditions(runs: int, seed: int, state: Path, names: list[str] | None =
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m Tests.soak", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python3 -m Tests soak", description=__doc__)
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--kills", action="store_true")
     parser.add_argument("--seed", type=int, default=1)

@@ -1016,13 +1016,6 @@ def fingerprint(record: dict[str, Any], text: str | None = None) -> int:
 _FINGERPRINT_HASHER = hashlib.blake2b(digest_size=8)
 
 
-def first_version_fingerprint(record: dict[str, Any]) -> int:
-    """The first version's fingerprint (SHA-256 of the sorted [name, value] pairs as JSON): only to read what a last
-    run saved by that version says about the second it stopped in."""
-    canonical = json.dumps(sorted((key, value) for key, value in record.items() if key != "_time"), default=str)
-    return int.from_bytes(hashlib.sha256(canonical.encode()).digest()[:8], "big")
-
-
 def record_time(record: dict[str, Any]) -> datetime:
     """The change time of a record, asked for in UTC ("2024-05-01 13:45:10.0")."""
     return read_change_date(record.get("changeDate"))[0]
@@ -1328,8 +1321,6 @@ class Cursor:
     - `sketches`: per day, a `KeySketch` of the consumed records. Reconciling re-reads the days and subtracts: the
       difference names the late records exactly. Where it cannot (too many), the hour digests narrow the re-send to
       the hours that changed.
-    - `skip`: only after an upgrade from the first version, which could stop inside a second: [second, count, hash]
-      of the records of that second already delivered.
     """
 
     since: str
@@ -1338,7 +1329,6 @@ class Cursor:
     zone: str = "UTC"
     hours: dict[int, list[Any]] = field(default_factory=dict)  # [count, hash], the hash None where unknown
     sketches: dict[str, KeySketch | None] = field(default_factory=dict)
-    skip: list | None = None
     _midnight: tuple[str, datetime] | None = field(default=None, init=False, repr=False, compare=False)
 
     VERSION = 2
@@ -1417,8 +1407,6 @@ class Cursor:
             else:
                 count, added = count + len(entries), added + sum(entry.fp for entry in entries)
                 keys.extend(second.keys())
-            if self.skip and self.skip[0] <= second.text:
-                self.skip = None
         self._close_hour(hour, count, added, keys)
         self.last = seconds[-1].text
 
@@ -1475,17 +1463,13 @@ class Cursor:
                 [hour, count, None if total is None else f"{total:016x}"] for hour, (count, total) in sorted(self.hours.items())
             ],
             "sketches": {day: None if sketch is None else sketch.to_text() for day, sketch in sorted(self.sketches.items())},
-            **({"skip": [self.skip[0], self.skip[1], f"{self.skip[2]:016x}"]} if self.skip else {}),
         }
 
     @classmethod
     def from_json(cls, state: dict[str, Any]) -> "Cursor":
         try:
-            if state.get("version") == 1:
-                return cls.from_first_version(state)
             if state.get("version") != cls.VERSION:
                 raise ValueError(f"unknown version {state.get('version')!r}")
-            skip = state.get("skip")
             cursor = cls(
                 since=str(state["since"]),
                 base=date.fromisoformat(state["base"]).isoformat(),
@@ -1499,7 +1483,6 @@ class Cursor:
                     date.fromisoformat(day).isoformat(): None if text is None else KeySketch.from_text(text)
                     for day, text in state.get("sketches", {}).items()
                 },
-                skip=None if not skip else [format_time(parse_second(skip[0])), int(skip[1]), int(skip[2], 16)],
             )
             cursor.since_time  # noqa: B018 - validates the stored time
             if cursor.zone not in cls.ZONES:
@@ -1508,34 +1491,6 @@ class Cursor:
             raise StateError(
                 f"The saved last run of this instance cannot be read ({error}). Reset the last run of the instance to start over."
             ) from error
-        return cursor
-
-    @classmethod
-    def from_first_version(cls, state: dict[str, Any]) -> "Cursor":
-        """A last run saved by the first version: positions in `day`, which may end inside the second `last_time`.
-
-        Its records up to the second before `last_time` become whole seconds consumed; those of `last_time` it had
-        delivered become `skip` (with that version's fingerprints), so that second's other records are delivered once
-        it is read whole. Its hour counts carry over, their hashes (of other fingerprints) do not, and its day has no
-        sketch: a reconcile there compares counts, and resends an hour whose count changed.
-        """
-        day = date.fromisoformat(state["day"])
-        hours: dict[int, list[Any]] = {int(hour): [int(count), None] for hour, (count, _) in state.get("hours", {}).items()}
-        last_time, group_count, group_hash = (
-            state.get("last_time"),
-            int(state.get("group_count", 0)),
-            int(state.get("group_hash", "0"), 16),
-        )
-        cursor = cls(since=str(state["since"]), base=day.isoformat(), hours=hours, sketches={day.isoformat(): None})
-        if last_time:
-            boundary = datetime.fromisoformat(last_time.replace("Z", "+00:00"))
-            hour = cursor.hour_of(boundary)
-            hours[hour] = [hours.get(hour, [0])[0] - group_count, None]
-            if hours[hour][0] <= 0:
-                del hours[hour]
-            cursor.last = format_time(boundary - timedelta(seconds=1))
-            cursor.skip = [format_time(boundary), group_count, group_hash] if group_count else None
-        cursor.since_time  # noqa: B018 - validates the stored time
         return cursor
 
 
@@ -1794,7 +1749,7 @@ def reconcile(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple
     each changed hour is compared on its own (`unaccounted`), and resent whole if that fails: duplicates, never losses.
     """
     last = saved.last_time
-    fresh = Cursor(since=saved.since, base=saved.base, zone=saved.zone, skip=saved.skip)
+    fresh = Cursor(since=saved.since, base=saved.base, zone=saved.zone)
     region = day_start(saved.base_day, "UTC")
     from_day = saved.base_day if saved.zone == "UTC" else saved.base_day - timedelta(days=1)
     changed: dict[int, list[tuple[Entry, int]]] = {}
@@ -1988,14 +1943,9 @@ class Run:
         As good as always a whole page is taken as it is: it is older than the settle delay and than `since`, and
         within the limit. Otherwise it is taken second by second.
         """
-        report, working, since = self.report, self.working, self.saved.since_time
+        report, since = self.report, self.saved.since_time
         count = sum(len(second.entries) for second in seconds)
-        if (
-            not working.skip
-            and seconds[0].start >= since
-            and seconds[-1].start <= self.horizon
-            and report.delivered + count <= self.plan.max_events
-        ):
+        if seconds[0].start >= since and seconds[-1].start <= self.horizon and report.delivered + count <= self.plan.max_events:
             report.delivered += count
             report.seconds += len(seconds)
             return seconds, [second.entries for second in seconds], None
@@ -2004,7 +1954,7 @@ class Run:
         for second in seconds:
             if second.start > self.horizon:
                 return taken, groups, "settle"
-            new = deliverable(second, working, since)
+            new = deliverable(second, since)
             if report.seconds and report.delivered + len(new) > self.plan.max_events:
                 return taken, groups, "limit"
             taken.append(second)
@@ -2071,17 +2021,11 @@ def fetch_batches(
     return Run(client, plan, saved, now, report if report is not None else RunReport()).batches()
 
 
-def deliverable(second: Second, cursor: Cursor, since: datetime) -> Sequence[Entry]:
-    """The records of a second to deliver: not those older than the first fetch time, nor those an upgraded cursor
-    had delivered already (`skip`)."""
-    entries: Sequence[Entry] = second.entries
-    if not cursor.skip and second.start >= since:  # as good as always: every record of the second is new
-        return entries
-    if cursor.skip and cursor.skip[0] == second.text:
-        fps = [first_version_fingerprint(entry.event()) for entry in entries]
-        new = unaccounted(entries, cursor.skip[1], cursor.skip[2], fps)
-        entries = entries if new is None else new
-    return [entry for entry in entries if entry.when >= since]
+def deliverable(second: Second, since: datetime) -> Sequence[Entry]:
+    """The records of a second to deliver: not those older than the first fetch time."""
+    if second.start >= since:  # as good as always: every record of the second is new
+        return second.entries
+    return [entry for entry in second.entries if entry.when >= since]
 
 
 """ COMMANDS """

@@ -615,8 +615,8 @@ class PageSizeLearner:
     LivePerson documents no maximum for `first`: a server may return fewer records than asked without a word (a
     silent cap), or refuse a larger `first`. `proven` is the longest page the server has returned, so a shorter page
     is the end of the result. A short page not proven to be the end is followed by a probe (`read_page`): records
-    there mean the server capped the page, and its length becomes `cap` (they are read again with the next page,
-    never joined to this one: the order of a second's records may differ between two queries). A refused `first` is
+    there mean the server capped the page, or that a change landed meanwhile; the page's length becomes `cap` only
+    if the page asked again is exactly as long again, and never below `MIN_PAGE_SIZE`. A refused `first` is
     asked once more as it was (the error may have been passing), then smaller (`AuditTrailClient.query_page`): the
     first size accepted becomes `cap` if the original is refused once again. What is learned is said once in the log
     and kept for a week, then learned again.
@@ -1550,11 +1550,13 @@ class FetchPlan:
 
 def read_page(client: AuditTrailClient, query: AuditQuery) -> tuple[list[dict[str, Any]], bool]:
     """One page, and whether it ends the result. A page shorter than asked is the end only when the server is known
-    not to cap pages at that length; otherwise one more query (a probe) decides, and teaches the learner.
+    not to cap pages at that length; otherwise one more query (a probe) decides, and may teach the learner a cap.
 
-    The probe's records only say that more follow: they are not added to the page. A second may lie across the two
-    queries, and the order of its records need not be the same in both, so the page and the probe together could
-    hold one of its records twice and another not at all. The next page reads that second whole instead."""
+    A probe that finds more proves a cap only if nothing changed meanwhile: a change landing between the page and the
+    probe looks the same. So the original query is asked again, and its length is learned as the cap only if the
+    answer is exactly as long again, and never below the smallest page (`MIN_PAGE_SIZE`). The probe's records only
+    say that more follow: they are not added to the page (a second may lie across the two queries, in two orders);
+    the next page reads that second whole."""
     records, asked = client.query_page(query)
     verdict = client.pages.is_end(len(records), asked)
     if verdict is not None:
@@ -1563,8 +1565,12 @@ def read_page(client: AuditTrailClient, query: AuditQuery) -> tuple[list[dict[st
     if not probe:
         client.pages.saw(len(records))
         return records, True
-    client.pages.learn_cap(len(records), f"returned {len(records)} records when asked for {asked}, and more followed")
-    return records, False
+    if len(records) < MIN_PAGE_SIZE:
+        return records, False
+    again, _ = client.query_page(replace(query, first=asked))
+    if len(again) == len(records):
+        client.pages.learn_cap(len(records), f"returned {len(records)} records when asked for {asked}, twice, and more followed")
+    return again, False  # the fresher answer: either way more follows it
 
 
 def whole_seconds(entries: list[Entry]) -> list[Second]:

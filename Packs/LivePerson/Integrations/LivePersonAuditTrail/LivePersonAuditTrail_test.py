@@ -1810,6 +1810,50 @@ def test_silent_page_cap_is_learned_once_and_said(platform: Platform, api: Audit
 
 
 @freeze_time(NOW)
+@pytest.mark.parametrize("landing", ["at the end", "at the end, in the page's last second"])
+def test_a_change_landing_between_a_short_page_and_its_probe_teaches_no_cap(
+    platform: Platform, api: AuditBackend, requests_mock: Any, landing: str
+) -> None:
+    """
+    Given a quiet account whose result is 12 records, and a change that lands right after the first query (at the
+    end of the result, in a new second or in the second the page ended with)
+    When fetch-events asks for 500, gets a short page, and probes
+    Then the probe's record is not taken for a silent cap (the original query, asked again, returns more), later
+    pages still ask for 500, and every record arrives once
+    """
+    api.records = [record(f"2026-11-24 10:{minute:02d}:00", name=f"m{minute}") for minute in range(12)]
+    when = "2026-11-24 11:30:00" if landing == "at the end" else "2026-11-24 10:11:00"
+
+    def landing_after_the_first_query(request: Any, context: Any) -> dict:
+        answer = api(request, context)
+        if len(api.queries) == 1:
+            api.records.append(record(when, name="landed"))
+        return answer
+
+    requests_mock.post(AUDIT_URL, json=landing_after_the_first_query)
+    run_fetch(platform, first_fetch="2026-11-24T00:00:00Z")
+    run_fetch(platform, first_fetch="2026-11-24T00:00:00Z")
+    assert [line for line in platform.logs if "records a page from now on" in line] == []
+    assert platform.context.get("page_limits", {}).get("value", {}).get("cap") is None
+    assert all("first: 500," in query for query in api.queries)
+    assert sorted(e["objectName"] for e in platform.events) == sorted(r["objectName"] for r in api.records)
+
+
+def test_a_cap_is_never_learned_below_the_minimum_page(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given a server that silently returns at most 3 records a page (below the smallest page the collector asks for)
+    When fetch-events asks for 500 and drains
+    Then no cap is learned (a short page is told from the end by a probe each time), and every record arrives once
+    """
+    with freeze_time(NOW):
+        api.cap = 3
+        api.records = [record(f"2026-11-24 10:{minute:02d}:00", name=f"m{minute}") for minute in range(11)]
+        run_fetch(platform, first_fetch="2026-11-24T00:00:00Z")
+    assert platform.context.get("page_limits", {}).get("value", {}).get("cap") is None
+    assert sorted(e["objectName"] for e in platform.events) == sorted(r["objectName"] for r in api.records)
+
+
+@freeze_time(NOW)
 @pytest.mark.parametrize("seed", range(12))
 def test_a_second_across_the_probe_is_read_whole_from_one_query(platform: Platform, api: AuditBackend, seed: int) -> None:
     """

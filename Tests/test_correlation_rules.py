@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from LivePersonAuditTrail import record_time, to_event
+from LivePersonAuditTrail import make_entries
 
 from Tests.xql import XQLError, check_columns, parse_duration, parse_query, parse_time, run_query
 
@@ -85,7 +85,7 @@ def lpa(**fields: Any) -> Record:
 def run_rule(rule: dict[str, Any], records: list[Record]) -> list[dict[str, Any]]:
     """The alerts (result rows) of one scheduled run at NOW: the query over the events of its search window."""
     window = parse_duration(rule["search_window"])
-    events = [to_event(item, record_time(item)) for item in records]
+    events = [entry.event() for entry in make_entries(records)]
     in_window = [event for event in events if NOW - window <= parse_time(event["_time"]) <= NOW]
     return run_query(parse_query(rule["xql_query"]), in_window)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from LivePersonAuditTrail import AUDIT_FIELDS, record_time, to_event
+from LivePersonAuditTrail import AUDIT_FIELDS, make_entries
 
 from Tests.fake_liveperson import data
 from Tests.test_correlation_rules import DATASET, DATASET_FIELDS, FIRES, record
@@ -32,7 +32,7 @@ def as_sent(item: dict[str, Any]) -> dict[str, Any]:
     """A fake record as the API renders it in UTC, then as the module sends it."""
     rendered = {name: item.get(name) for name in AUDIT_FIELDS if name != "changeDate"}
     rendered["changeDate"] = item["timestamp"].strftime("%Y-%m-%d %H:%M:%S") + ".0"
-    return to_event(rendered, record_time(rendered))
+    return make_entries([rendered])[0].event()
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +153,7 @@ def test_latest_sensitive_changes_show_what_the_rules_look_at_and_not_routine_ed
         record(objectType="Skills", objectName="Sales", element="Max wait time", oldValue="120", newValue="90"),
         record(objectType="Predefined Content", objectName="Refund policy", element="N/A", oldValue="", newValue=""),
     ]
-    shown = run("Latest sensitive changes", [to_event(item, record_time(item)) for item in firing + routine])
+    shown = run("Latest sensitive changes", [entry.event() for entry in make_entries(firing + routine)])
     key = ("objectType", "objectName", "element", "originatorLoginName")
     assert sorted(tuple(row[name] for name in key) for row in shown) == sorted(
         tuple(item[name] for name in key) for item in firing

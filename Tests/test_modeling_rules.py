@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from LivePersonAuditTrail import AUDIT_FIELDS, record_time, to_event
+from LivePersonAuditTrail import AUDIT_FIELDS, make_entries
 
 from Tests.xql import XQLError, evaluate, parse_model, referenced_fields
 
@@ -90,7 +90,7 @@ def test_test_data_is_what_the_module_sends_and_what_the_rule_makes_of_it(case: 
     assert (case["vendor"], case["product"], case["dataset"]) == ("liveperson", "liveengage", DATASET)
     record = case["event_data"]
     assert set(record) == set(AUDIT_FIELDS)
-    event = to_event(record, record_time(record))
+    event = make_entries([record])[0].event()
     assert {key: value for key, value in event.items() if key != "_time"} == record
     for name, value in record.items():
         assert isinstance(value, PYTHON_TYPES[SCHEMA[name]["type"]]), name

@@ -437,7 +437,7 @@ def _piece_costs(module: ModuleType, records: list[dict[str, Any]], options: Opt
         prepared["entries"] = [entry for page in pages for entry in module.make_entries(page)]
 
     def times() -> None:
-        [module.record_time(record) for record in records]
+        [module.read_change_date(record.get("changeDate")) for record in records]
 
     def cursor() -> None:  # what the reader and the cursor do per record once the entries are made
         seconds = module.whole_seconds(prepared["entries"])

@@ -1,8 +1,8 @@
 """LivePerson Audit Trail: collects the LivePerson Conversational Cloud Audit Trail into Cortex XSIAM.
 
 Read top to bottom: constants, errors, settings, the integration-context cache, the Domain API resolver, the
-OAuth2 token provider, the GraphQL query builder, the page-size learner, the client, records (fingerprint, time,
-event line), the key sketch, the cursor (the last-run state), the fetch loop (whole seconds, reconcile, the run),
+OAuth2 token provider, the GraphQL query builder, the page-size learner, the client, records (entries: fingerprint,
+time, event line), the key sketch, the cursor (the last-run state), the fetch loop (whole seconds, reconcile, the run),
 the commands (with `SendInFlight`, which sends and saves) and main. The Cursor's docstring is the one explanation of
 how the collector stays exact.
 """
@@ -20,7 +20,7 @@ import sys
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -105,8 +105,6 @@ MAX_BATCH_EVENTS = 10_000  # fewer sends (and saves of the last run) than one a 
 HASH_MODULUS = 2**64
 # changeDate in the UTC the collector asks for, as LivePerson writes it: "2024-05-01 13:45:10.0" (fraction optional).
 CHANGE_DATE_SHAPE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?", re.ASCII)
-# The usual changeDate: a whole second (LivePerson writes ".0"), from year 1000 on, whose `_time` is the text rearranged.
-WHOLE_SECOND_CHANGE_DATE = re.compile(r"[1-9]\d{3}-\d\d-\d\d \d\d:\d\d:\d\d(\.0)?", re.ASCII)
 
 """ ERRORS """
 
@@ -1001,26 +999,6 @@ def audit_records(response: requests.Response) -> list[dict[str, Any]]:
 """ RECORDS """
 
 
-def fingerprint(record: dict[str, Any], text: str | None = None) -> int:
-    """A 64-bit hash of a record as LivePerson sent it: of its JSON (`text`, made once per record and also sent).
-
-    Not an identity: identical-looking records share it. The fields come in the order the query selects them, the
-    same for every query the collector makes, so the same record always has the same fingerprint.
-    """
-    hasher = _FINGERPRINT_HASHER.copy()
-    hasher.update((text or record_json(record)).encode())
-    return int.from_bytes(hasher.digest(), "big")
-
-
-# BLAKE2b with an 8-byte digest, with nothing hashed yet: copying it costs less than making one from its parameters.
-_FINGERPRINT_HASHER = hashlib.blake2b(digest_size=8)
-
-
-def record_time(record: dict[str, Any]) -> datetime:
-    """The change time of a record, asked for in UTC ("2024-05-01 13:45:10.0")."""
-    return read_change_date(record.get("changeDate"))[0]
-
-
 def read_change_date(value: Any) -> tuple[datetime, str]:
     """A changeDate as a time, and that time as the event's `_time` (exactly `format_time` of it).
 
@@ -1076,7 +1054,7 @@ class Entry(NamedTuple):
 
 
 def record_json(record: dict[str, Any]) -> str:
-    """`json.dumps(record)`, byte for byte (`fingerprint` hashes it, `event_line` sends it)."""
+    """`json.dumps(record)`, byte for byte (`make_entries` hashes it and sends it)."""
     return "".join(_ENCODE_JSON(record, 0)) if _ENCODE_JSON else json.dumps(record)
 
 
@@ -1100,41 +1078,24 @@ _ENCODE_JSON = _json_encoder()
 _NO_VALUE = object()  # what no record's changeDate is
 
 
-def make_entry(record: dict[str, Any]) -> Entry:
-    return make_entries([record])[0]
-
-
 def make_entries(records: list[dict[str, Any]]) -> list[Entry]:
-    """The entries of a page, in one pass, the work that every record costs kept to the least.
+    """The entries of a page. Each record's JSON is made once: hashed (BLAKE2b, 8 bytes) as the entry's fingerprint,
+    and sent as its event line with `_time` appended. Records come in time order, so a changeDate is read once for
+    each run of records that share it.
 
-    Each record's JSON is made once: hashed as its `fingerprint`, then sent as its event line with `_time` appended
-    (`event_line`). Times are read once for each run of records that share a changeDate (they come in time order);
-    the usual whole second is read here, anything else by `change_date_parts`.
+    The fingerprint is not an identity: identical-looking records share it. The fields come in the order the query
+    selects them, the same for every query the collector makes, so the same record always has the same fingerprint.
     """
     entries: list[Entry] = []
-    encode, join = _ENCODE_JSON, "".join
-    new_hasher = _FINGERPRINT_HASHER.copy
-    from_bytes, new_tuple, from_iso = int.from_bytes, tuple.__new__, datetime.fromisoformat
-    value: Any = _NO_VALUE
-    when = second = datetime.min  # read from the first record's changeDate before any use
-    ending = ""
+    changed: Any = _NO_VALUE
     for record in records:
-        text = join(encode(record, 0)) if encode else json.dumps(record)  # record_json(record), inlined
-        if (changed := record.get("changeDate")) != value:
-            value = changed
-            if isinstance(value, str) and WHOLE_SECOND_CHANGE_DATE.fullmatch(value):  # change_date_parts, inlined
-                try:
-                    when = second = from_iso(value[:19] + "+00:00")
-                    ending = ', "_time": "' + value[:10] + "T" + value[11:19] + 'Z"}'
-                except ValueError:  # no such day (month 13): read_change_date says so in its words
-                    when, second, ending = change_date_parts(value)
-            else:  # a fraction, or another shape
-                when, second, ending = change_date_parts(value)
-        hasher = new_hasher()  # fingerprint(record, text), inlined
-        hasher.update(text.encode())
-        fp = from_bytes(hasher.digest(), "big")
+        text = record_json(record)
+        if record.get("changeDate") != changed:
+            changed = record.get("changeDate")
+            when, second, ending = change_date_parts(changed)
+        fp = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
         line = text[:-1] + ending if record and "_time" not in record else event_line(record, when, text)
-        entries.append(new_tuple(Entry, (when, fp, line, second)))  # Entry(when, fp, line, second), without its Python call
+        entries.append(Entry(when, fp, line, second))
     return entries
 
 
@@ -1225,22 +1186,6 @@ class KeySketch:
         for cell in self._cells(key):
             self.counts[cell] += sign
             self.values[cell] ^= value
-
-    def add_all(self, keys: Iterable[int], sign: int = 1) -> None:
-        """`add` for many keys. It runs for every record consumed, so `_cells` and `_cell_value` are written out
-        here (`test_key_sketch_add_all_is_add` holds the two to the same result)."""
-        counts, values = self.counts, self.values
-        for key in keys:
-            value = (key << 16) | ((((key ^ (key >> 29)) * 0xBF58476D1CE4E5B9) & _MASK64) >> 48)
-            spread = (key * 0xD6E8FEB86659FD93) & _MASK64
-            for cell in (
-                (spread & 0xFFFF) % 12,
-                12 + ((spread >> 16) & 0xFFFF) % 12,
-                24 + ((spread >> 32) & 0xFFFF) % 12,
-                36 + (spread >> 48) % 12,
-            ):
-                counts[cell] += sign
-                values[cell] ^= value
 
     def clone(self) -> "KeySketch":
         copy = KeySketch()
@@ -1435,7 +1380,8 @@ class Cursor:
             self.sketches[day] = KeySketch()
         sketch = self.sketches[day]
         if sketch is not None:
-            sketch.add_all(keys)
+            for key in keys:
+                sketch.add(key)
 
     def _base_midnight(self) -> datetime:
         """`base` 00:00 UTC, worked out once per base (consume needs it for every second)."""

@@ -1,6 +1,6 @@
-"""python3 -m Tests fake [--seed-days N] [--per-day N] [--port N]: serve a seeded fake LivePerson until
-Ctrl-C (or SIGTERM), then remove its temporary TLS folder. It prints the one command that points the local runner's
-instance .state/fake at it, its CA bundle included."""
+"""python3 -m Tests fake [--seed-days N] [--per-day N] [--port N] [schema options]: serve a seeded fake LivePerson
+until Ctrl-C (or SIGTERM), then remove its temporary TLS folder. It prints the one command that points the local
+runner's instance .state/fake at it, its CA bundle included. The schema options type its arguments (see --help)."""
 
 import argparse
 import shlex
@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from Tests.fake_liveperson import FakeLivePerson, data
+from Tests.fake_liveperson.server import FROM_DATE_TYPES, TYPINGS
 
 STATE = ".state/fake"
 
@@ -33,9 +34,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--per-day", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: a free one)")
+    for option in ("order-by", "order-direction", "component-types"):
+        parser.add_argument(f"--{option}", choices=TYPINGS, default="strings", help="how the argument is typed")
+    parser.add_argument("--from-date", choices=FROM_DATE_TYPES, default="String", help="fromDate's type")
+    parser.add_argument("--no-action-type", action="store_true", help="records have no actionType field")
+    parser.add_argument("--no-introspection", action="store_true", help="refuse GraphQL introspection")
     arguments = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C, so the TLS folder is removed
-    with FakeLivePerson(seed=arguments.seed) as fake:
+    schema = {
+        "order_by": arguments.order_by,
+        "order_direction": arguments.order_direction,
+        "component_types": arguments.component_types,
+        "from_date": arguments.from_date,
+        "action_type": not arguments.no_action_type,
+        "introspection": not arguments.no_introspection,
+    }
+    with FakeLivePerson(seed=arguments.seed, **schema) as fake:
         now = datetime.now(UTC)
         fake.add_records(
             data.generate_backlog(

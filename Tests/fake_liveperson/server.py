@@ -6,6 +6,10 @@ Faithful to ../shared/docs/liveperson-api.md; what the documentation leaves open
 becomes visible (a commit delay: up to `commit_delay` seconds after its time, so after later records), the zone
 fromDate is read in (the requested one, or US/Eastern whatever is asked), what X-Total-Count counts (the whole
 match or the page) and the precision of changeDate (seconds or milliseconds). `BEHAVIOURS` names each.
+The documentation gives no GraphQL types either: each of `orderBy`, `orderDirection` and `componentTypes` can be
+typed as a list of strings, a list of enums, a plain string or a plain enum (`TYPINGS`), `fromDate` as a String or a
+strict `Date` scalar, `actionType` can be missing from the record type, and introspection can be refused. The schema
+text is built per instance (`schema_text`), and graphql-core validates every query against it.
 `fake.faults` injects failures; `fake.requests` records every request.
 """
 
@@ -44,6 +48,66 @@ SERVICES = ("accountConfigReadOnly", "accountConfigReadWrite", "sentinel", "agen
 
 def load_schema() -> graphql.GraphQLSchema:
     return graphql.build_schema(SCHEMA_PATH.read_text())
+
+
+# How an argument the documentation describes only as a "list" may really be typed: a list of strings (as the schema
+# file has it), a list of enum values, a plain string or a plain enum value.
+TYPINGS = ("strings", "enums", "string", "enum")
+FROM_DATE_TYPES = ("String", "Date")  # a String, or a custom scalar that takes only a "YYYY-MM-DD" string literal
+# The enum type each typed argument takes when it is typed as an enum, and the values it has.
+ENUM_ARGUMENTS = {"orderBy": "AuditOrderColumn", "orderDirection": "OrderDirection", "componentTypes": "ComponentType"}
+
+
+def order_columns(action_type: bool = True) -> tuple[str, ...]:
+    """The columns the AuditOrderColumn enum has: changeTimestamp and each field of the record but changeDate."""
+    return ("changeTimestamp", *(name for name in PUBLIC_FIELDS if action_type or name != "actionType"))
+
+
+def schema_text(
+    order_by: str = "strings",
+    order_direction: str = "strings",
+    component_types: str = "strings",
+    from_date: str = "String",
+    action_type: bool = True,
+) -> str:
+    """The schema file with each argument typed as asked (see TYPINGS), without actionType if it is absent."""
+    text = SCHEMA_PATH.read_text()
+    values = {
+        "orderBy": order_columns(action_type),
+        "orderDirection": ("ASC", "DESC"),
+        "componentTypes": tuple(data.COMPONENT_TYPES),
+    }
+    typings = {"orderBy": order_by, "orderDirection": order_direction, "componentTypes": component_types}
+    for argument, typing in typings.items():
+        if typing not in TYPINGS:
+            raise ValueError(f"{argument}: unknown typing {typing!r}; one of {', '.join(TYPINGS)}")
+        inner = ENUM_ARGUMENTS[argument] if typing in ("enums", "enum") else "String"
+        typed = f"[{inner}]" if typing in ("strings", "enums") else inner
+        text = text.replace(f"    {argument}: [String]\n", f"    {argument}: {typed}\n", 1)
+        if typing in ("enums", "enum"):
+            text += f"\nenum {ENUM_ARGUMENTS[argument]} {{\n" + "".join(f"  {value}\n" for value in values[argument]) + "}\n"
+    if from_date not in FROM_DATE_TYPES:
+        raise ValueError(f"fromDate: unknown type {from_date!r}; one of {', '.join(FROM_DATE_TYPES)}")
+    if from_date == "Date":
+        text = text.replace("    fromDate: String\n", "    fromDate: Date\n", 1) + "\nscalar Date\n"
+    if not action_type:
+        text = text.replace("  actionType: String\n", "", 1)
+    return text
+
+
+def build_typed_schema(text: str) -> graphql.GraphQLSchema:
+    """The schema of `text`; its Date scalar, if any, takes only a "YYYY-MM-DD" string literal, as a strict server's would."""
+    schema = graphql.build_schema(text)
+    date_type = schema.type_map.get("Date")
+    if isinstance(date_type, graphql.GraphQLScalarType):
+
+        def parse_date_literal(node: graphql.ValueNode, variables: dict[str, Any] | None = None) -> str:
+            if not isinstance(node, graphql.StringValueNode) or not re.fullmatch(r"\d{4}-\d\d-\d\d", node.value):
+                raise graphql.GraphQLError("Date takes a string YYYY-MM-DD")
+            return node.value
+
+        date_type.parse_literal = parse_date_literal  # type: ignore[method-assign,assignment]
+    return schema
 
 
 # The record's fields as the schema declares them (changeDate is rendered from the internal timestamp).
@@ -130,6 +194,12 @@ class FakeLivePerson:
         from_date_zone: str = "requested",  # "requested" or "US/Eastern" (whatever timezone says)
         total_count: str = "match",  # X-Total-Count: "match" (the whole result) or "page"
         precision: str = "second",  # changeDate to the "second" (".0") or the "millisecond"
+        order_by: str = "strings",  # how orderBy is typed: one of TYPINGS
+        order_direction: str = "strings",  # how orderDirection is typed: one of TYPINGS
+        component_types: str = "strings",  # how componentTypes is typed: one of TYPINGS
+        from_date: str = "String",  # how fromDate is typed: one of FROM_DATE_TYPES
+        action_type: bool = True,  # whether the record type has actionType
+        introspection: bool = True,  # whether __schema / __type queries are answered or refused
         clock: Callable[[], float] = time.time,
         seed: int = 0,
     ):
@@ -156,7 +226,14 @@ class FakeLivePerson:
         self.issued_tokens: list[str] = []
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
-        self._schema = load_schema()
+        self.schema_text = schema_text(order_by, order_direction, component_types, from_date, action_type)
+        self._schema = build_typed_schema(self.schema_text)
+        self.fields = tuple(graphql.assert_object_type(self._schema.type_map["AuditRecord"]).fields)
+        self._rules = (
+            graphql.specified_rules
+            if introspection
+            else (*graphql.specified_rules, graphql.validation.NoSchemaIntrospectionCustomRule)
+        )
         self._server: LocalServer | None = None
         self.ca_bundle = ""
         self.host = ""
@@ -221,7 +298,7 @@ class FakeLivePerson:
             rows = [row for _, _, row in self._sorted]
         rows = [row for row in rows if since is None or row["timestamp"] >= since]
         rows = self._filtered(rows, lpa, automatic_updates, list(component_types), list(users))
-        return [self._render(row, (*PUBLIC_FIELDS, "changeDate"), pytz.UTC) for row in rows]
+        return [self._render(row, self.fields, pytz.UTC) for row in rows]
 
     def count(self, endpoint: str) -> int:
         return sum(1 for request in self.requests if request.endpoint == endpoint)
@@ -262,7 +339,7 @@ class FakeLivePerson:
             document = graphql.parse(query)
         except graphql.GraphQLError as error:
             return self.graphql_error_status, {"errors": [{"message": error.message}]}, {}
-        errors = graphql.validate(self._schema, document)
+        errors = graphql.validate(self._schema, document, self._rules)
         if errors:
             return self.graphql_error_status, {"errors": [{"message": error.message} for error in errors]}, {}
         total = {"count": 0}
@@ -302,11 +379,13 @@ class FakeLivePerson:
             selected,
             bool(arguments.get("lpa", False)),
             bool(arguments.get("automaticUpdates", False)),
-            arguments.get("componentTypes") or [],
+            as_list(arguments.get("componentTypes")),
             arguments.get("users") or [],
         )
         selected = self._ordered(
-            selected, arguments.get("orderBy") or ["changeTimestamp"], arguments.get("orderDirection") or ["DESC"]
+            selected,
+            as_list(arguments.get("orderBy")) or ["changeTimestamp"],
+            as_list(arguments.get("orderDirection")) or ["DESC"],
         )
         first = int(arguments["first"]) if arguments.get("first") is not None else 50
         if first > self.max_first:
@@ -350,6 +429,13 @@ class FakeLivePerson:
         fraction = f"{moment.microsecond // 1000:03d}" if moment.microsecond else "0"
         rendered["changeDate"] = moment.strftime("%Y-%m-%d %H:%M:%S") + "." + fraction
         return rendered
+
+
+def as_list(value: Any) -> list[Any]:
+    """An argument's values whether it is typed as a list or a single value (None: not given)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
 
 
 def _sort_key(name: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from Tests.fake_liveperson import FakeLivePerson, data
+from Tests.fake_liveperson.server import RequestRecord
 
 QUERY = "{auditData(%s) {objectType objectName changeDate originatorIsLpa}}"
 
@@ -267,3 +268,64 @@ def test_undocumented_behaviours_the_fake_can_play() -> None:
     with FakeLivePerson(seed=2, max_first=5) as fake:
         fake.add_records(records)
         assert len(names(audit(fake, day))) == 5  # a silent cap: fewer than asked, no error
+
+
+# How each typing writes the same values: (typing, orderBy, orderDirection, componentTypes).
+RENDERED = {
+    "strings": ('["changeTimestamp", "objectType"]', '["ASC", "DESC"]', '["ACUserObject", "ACSkillObject"]'),
+    "enums": ("[changeTimestamp, objectType]", "[ASC, DESC]", "[ACUserObject, ACSkillObject]"),
+    "string": ('"changeTimestamp"', '"ASC"', '"ACUserObject"'),
+    "enum": ("changeTimestamp", "ASC", "ACUserObject"),
+}
+
+
+def answer(fake: FakeLivePerson, arguments: str, selection: str = "changeDate") -> dict[str, Any]:
+    return fake.audit(f"{{auditData({arguments}) {{{selection}}}}}", RequestRecord(0, "POST", "/", "audit"))[1]
+
+
+@pytest.mark.parametrize("typing", list(RENDERED))
+@pytest.mark.parametrize("argument", ["orderBy", "orderDirection", "componentTypes"])
+def test_each_argument_takes_only_the_values_its_typing_takes(argument: str, typing: str) -> None:
+    """
+    Given a fake whose one argument is typed as a list of strings, a list of enums, a plain string or a plain enum
+    When that argument is written in each of the four ways (the others as the schema file has them)
+    Then graphql-core accepts the way of its typing, and a single value where a list is expected, and refuses the rest
+    """
+    index = ("orderBy", "orderDirection", "componentTypes").index(argument)
+    setting = {"orderBy": "order_by", "orderDirection": "order_direction", "componentTypes": "component_types"}[argument]
+    settings: dict[str, Any] = {setting: typing}
+    fake = FakeLivePerson(**settings)
+    accepted = {way for way, values in RENDERED.items() if "data" in answer(fake, f"first: 1, {argument}: {values[index]}")}
+    single = {"strings": {"strings", "string"}, "enums": {"enums", "enum"}, "string": {"string"}, "enum": {"enum"}}
+    assert accepted == single[typing]
+
+
+def test_mixed_typings_date_scalar_missing_field_and_refused_introspection() -> None:
+    """
+    Given a fake with orderBy a list of enums, orderDirection a plain string, componentTypes a plain enum, fromDate a
+    Date scalar, no actionType and introspection refused
+    When queries are written for that schema, with a wrong date, with actionType, and introspection is asked
+    Then the right query is answered with its values, and the others are refused; the same fake with introspection
+    on answers it and names its typings
+    """
+    settings: dict[str, Any] = {"order_by": "enums", "order_direction": "string", "component_types": "enum", "from_date": "Date"}
+    fake = FakeLivePerson(**settings, action_type=False, introspection=False)
+    log = RequestRecord(0, "POST", "/", "audit")
+    query = (
+        '{auditData(first: 1, fromDate: "2024-03-09", orderBy: [changeTimestamp], orderDirection: "ASC", '
+        "componentTypes: ACUserObject) {changeDate}}"
+    )
+    assert "data" in fake.audit(query, log)[1]
+    assert log.audit_args["orderBy"] == ["changeTimestamp"] and log.audit_args["componentTypes"] == "ACUserObject"
+    assert "errors" in answer(fake, 'first: 1, fromDate: "2024-03"')
+    assert "errors" in answer(fake, "first: 1, fromDate: 20240309")
+    assert "errors" in answer(fake, "first: 1", "changeDate actionType")
+    assert "errors" in answer(fake, "first: 1, orderBy: [actionType]")  # the column exists only with the field
+    assert "data" in answer(FakeLivePerson(order_by="enums"), "first: 1, orderBy: [actionType]")
+    introspection = '{__type(name: "Query") {fields {args {name type {kind name ofType {kind name}}}}}}'
+    assert "errors" in fake.audit(introspection, log)[1]
+    described = FakeLivePerson(**settings).audit(introspection, log)[1]["data"]["__type"]["fields"][0]["args"]
+    kinds = {arg["name"]: arg["type"] for arg in described}
+    assert kinds["orderBy"] == {"kind": "LIST", "name": None, "ofType": {"kind": "ENUM", "name": "AuditOrderColumn"}}
+    assert kinds["orderDirection"] == {"kind": "SCALAR", "name": "String", "ofType": None}
+    assert kinds["fromDate"] == {"kind": "SCALAR", "name": "Date", "ofType": None}

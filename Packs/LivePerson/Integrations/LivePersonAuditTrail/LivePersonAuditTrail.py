@@ -1692,6 +1692,32 @@ def open_reader(client: AuditTrailClient, plan: FetchPlan, cursor: Cursor) -> It
     return None
 
 
+def offset_of(client: AuditTrailClient, plan: FetchPlan, from_day: date, moment: datetime) -> int:
+    """The offset, in the ascending result of fromDate=`from_day`, of the first record at or after `moment`'s second.
+
+    The result is ordered by time, so one record (`first: 1`) at an offset tells on which side of `moment` that
+    offset lies: offsets 1, 2, 4, ... are asked until one is at or after it (or past the end), then the interval is
+    halved. About 2*log2(n) calls for n records before `moment`; X-Total-Count is not used (its meaning is not
+    documented). Records that appear meanwhile can only move the answer by their number, which the reading after it
+    checks as it always does (whole seconds, in order)."""
+
+    def before(offset: int) -> bool:
+        records, _ = client.query_page(plan.query(from_day, 1, offset))
+        return bool(records) and make_entries(records[:1])[0].second < moment
+
+    if not before(0):
+        return 0
+    low, high = 0, 1  # the record at `low` is before `moment`; `high` is the first offset not yet known to be
+    while before(high):
+        if client.out_of_time():
+            raise OutOfTimeError("The time budget was spent while the start time was looked for.")
+        low, high = high, high * 2
+    while high - low > 1:  # the record at `high` is at or after `moment`, or there is none
+        middle = (low + high) // 2
+        low, high = (middle, high) if before(middle) else (low, middle)
+    return high
+
+
 def reconcile(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple[list[Entry], Cursor]:
     """Re-reads the cursor's days up to its last second; returns the records it had not consumed, and the cursor
     rebuilt from what was read.
@@ -2087,13 +2113,24 @@ def lag_summary(cursor: Cursor, report: RunReport, client: AuditTrailClient, now
 
 
 def get_events(client: AuditTrailClient, settings: Settings, start: datetime, end: datetime, limit: int) -> list[dict]:
-    """Events from `start` to `end`, oldest first, at most `limit`, without touching the last run."""
+    """Events from `start` to `end`, oldest first, at most `limit`, without touching the last run.
+
+    The reading starts at the offset of `start`'s second, found by bisection (`offset_of`), not by paging from
+    midnight. A command that cannot finish within the time budget says so in its own words."""
     plan = FetchPlan(settings.filters, limit, min(settings.page_size, max(limit + 1, MIN_PAGE_SIZE)))
+    from_day = first_query_day(start)
     events: list[dict[str, Any]] = []
-    for second in itertools.chain.from_iterable(read_seconds(client, plan, first_query_day(start), 0, None)):
-        if second.start > end or len(events) >= limit:
-            break
-        events.extend(entry.event() for entry in second.entries if start <= entry.when <= end)
+    try:
+        position = offset_of(client, plan, from_day, start.replace(microsecond=0))
+        for second in itertools.chain.from_iterable(read_seconds(client, plan, from_day, position, None)):
+            if second.start > end or len(events) >= limit:
+                break
+            events.extend(entry.event() for entry in second.entries if start <= entry.when <= end)
+    except OutOfTimeError as error:
+        raise LivePersonError(
+            f"liveperson-get-events found {len(events)} of at most {limit} events before its time and page budget was "
+            f'spent ({client.calls} API calls). Ask for a smaller "limit", or a later "start_time" or earlier "end_time".'
+        ) from error
     return events[:limit]
 
 

@@ -1456,6 +1456,88 @@ def test_get_events_pushes_when_asked(platform: Platform, api: AuditBackend) -> 
     assert [e["objectName"] for e in platform.events] == ["n0", "n1"]
 
 
+class BusyDays:
+    """A fast in-memory Audit Trail behind requests-mock for scale tests: many records, each made only when a page
+    holds it. Ascending changeDate, ties in insertion order, fromDate a UTC day, `cap` records a page at most, and
+    X-Total-Count counting only the page. `insert` adds a record (a late one) at its place in time."""
+
+    def __init__(self, times: list[str], cap: int | None = None):
+        self.rows: list[tuple[str, str]] = [(when, f"r{index}") for index, when in enumerate(times)]
+        self.cap = cap
+        self.calls = 0
+        self.on_call: Any = None  # called before each answer (a kill, a clock that moves)
+
+    def insert(self, when: str, name: str) -> None:
+        import bisect  # noqa: PLC0415
+
+        self.rows.insert(bisect.bisect_right(self.rows, (when, "\uffff")), (when, name))
+
+    def __call__(self, request: Any, context: Any) -> dict[str, Any]:
+        import bisect  # noqa: PLC0415
+
+        self.calls += 1
+        if self.on_call is not None:
+            self.on_call()
+        query = request.json()["query"]
+        day = re.search(r'fromDate: "([\d-]+)"', query).group(1)  # type: ignore[union-attr]
+        first = int(re.search(r"first: (\d+)", query).group(1))  # type: ignore[union-attr]
+        offset = int(re.search(r"offset: (\d+)", query).group(1))  # type: ignore[union-attr]
+        start = bisect.bisect_left(self.rows, (f"{day} 00:00:00", ""))
+        rows = self.rows[start + offset :][: min(first, self.cap or first)]
+        context.headers["X-Total-Count"] = str(len(rows))
+        return {"data": {"auditData": [{"objectName": name, "changeDate": f"{when}.0"} for when, name in rows]}}
+
+
+def serve(requests_mock: Any, backend: Any) -> None:
+    requests_mock.get(DOMAIN_URL, json=load("domain.json"))
+    requests_mock.get(SENTINEL_DOMAIN_URL, json=load("domain_sentinel.json"))
+    requests_mock.post(TOKEN_URL, json=load("token.json"))
+    requests_mock.post(AUDIT_URL, json=backend)
+
+
+def busy_day(day: str, count: int) -> list[str]:
+    """`count` changeDates spread evenly over one UTC day, ascending (several in a second when count > 86,400)."""
+    midnight = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    return [(midnight + timedelta(seconds=index * 86_400 // count)).strftime("%Y-%m-%d %H:%M:%S") for index in range(count)]
+
+
+@freeze_time(NOW)
+def test_get_events_finds_a_late_start_by_bisection(platform: Platform, requests_mock: Any) -> None:
+    """
+    Given a day of 100,000 records, and an Audit Trail whose X-Total-Count counts only the page
+    When liveperson-get-events asks for 5 events from 21:30 that day
+    Then the five records from 21:30 on are returned, found with at most 2*ceil(log2 n) + 4 audit calls (not by
+    paging from midnight)
+    """
+    backend = BusyDays(busy_day("2026-11-22", 100_000))
+    serve(requests_mock, backend)
+    args = {"limit": "5", "start_time": "2026-11-22T21:30:00Z", "end_time": "2026-11-23T00:00:00Z"}
+    result = lp.get_events_command(make_client(), lp.Settings.from_params(base_params()), args)
+    expected = [name for when, name in backend.rows if when >= "2026-11-22 21:30:00"][:5]
+    assert [event["objectName"] for event in result.outputs] == expected
+    assert backend.calls <= 2 * 17 + 4, backend.calls  # ceil(log2(100,000)) = 17
+
+
+@freeze_time(NOW)
+def test_get_events_that_cannot_finish_says_so_in_its_own_words(platform: Platform, requests_mock: Any) -> None:
+    """
+    Given an Audit Trail that answers slowly, so that the command's time budget is spent before it reaches its limit
+    When liveperson-get-events runs
+    Then its error names the command and what to change, not a scheduled run's "the next run goes on"
+    """
+    backend = BusyDays(busy_day("2026-11-22", 5_000))
+    serve(requests_mock, backend)
+    clock = FakeClock()
+    backend.on_call = lambda: clock.sleep(10)
+    settings = lp.Settings.from_params(base_params(page_size="10"))
+    client = lp.AuditTrailClient(settings, clock=clock, sleep=clock.sleep, time_budget=300)
+    args = {"limit": "1000", "start_time": "2026-11-22T00:00:00Z", "end_time": "2026-11-23T00:00:00Z"}
+    with pytest.raises(lp.LivePersonError, match="liveperson-get-events") as error:
+        lp.get_events_command(client, settings, args)
+    assert "next run" not in str(error.value)
+    assert "limit" in str(error.value) and "start_time" in str(error.value)
+
+
 @pytest.mark.parametrize(
     ("given", "domain_calls"), [("", [DOMAIN_URL, SENTINEL_DOMAIN_URL]), ("va.sentinel.liveperson.net", [DOMAIN_URL])]
 )

@@ -130,6 +130,15 @@ def burst(when: datetime, count: int, rng: random.Random, identical: bool = True
     return [dict(first) if identical else make_record(when, rng) for _ in range(count)]
 
 
+def bulk_change(when: datetime, count: int, rng: random.Random) -> list[dict[str, Any]]:
+    """One bulk change: `count` different records stamped with one second (one admin giving many users a skill at
+    once), as many as 1,500, more than the largest page. They differ only in the user changed (objectName)."""
+    element, old, new = rng.choice(OBJECTS["Users"][1])
+    first = {**make_record(when, rng), "objectType": "Users", "actionType": "Edit", "element": element}
+    first.update(oldValue=old, newValue=new)
+    return [{**first, "objectName": f"agent {number:05d}"} for number in range(count)]
+
+
 def generate_backlog(start: datetime, end: datetime, per_day: int, rng: random.Random) -> list[dict[str, Any]]:
     """About `per_day` records a day between start and end, with LPA changes, automatic updates, bursts larger
     than a page, and records on both sides of every midnight (UTC and US/Eastern)."""

@@ -5,11 +5,17 @@ Faithful to ../shared/docs/liveperson-api.md; what the documentation leaves open
 (a silent cap or an error), the order of records within one second (kept, or shuffled on every query), when a record
 becomes visible (a commit delay: up to `commit_delay` seconds after its time, so after later records), the zone
 fromDate is read in (the requested one, or US/Eastern whatever is asked), what X-Total-Count counts (the whole
-match or the page) and the precision of changeDate (seconds or milliseconds). `BEHAVIOURS` names each.
+match or the page), the precision of changeDate (seconds or milliseconds), and what it does with `orderBy` columns
+after `changeTimestamp` (sorts by them, refuses them, or ignores them). `BEHAVIOURS` names each.
 The documentation gives no GraphQL types either: each of `orderBy`, `orderDirection` and `componentTypes` can be
 typed as a list of strings, a list of enums, a plain string or a plain enum (`TYPINGS`), `fromDate` as a String or a
 strict `Date` scalar, `actionType` can be missing from the record type, and introspection can be refused. The schema
 text is built per instance (`schema_text`), and graphql-core validates every query against it.
+
+A live account changes while a collector reads: with `live_edge` changes land between any two audit queries (at
+random, with that chance), with `live_edge_at_end` right after a query that reached the end of its result (a short
+or empty page); they are stamped near the fake's "now", or with `live_edge_late` some in the past, within the two
+watched days. `fake.landed` logs each landing.
 `fake.faults` injects failures; `fake.requests` records every request.
 """
 
@@ -43,6 +49,7 @@ from Tests.local_server import LocalServer, QuietHandler
 
 SCHEMA_PATH = Path(__file__).with_name("audit_schema.graphql")
 ACCOUNT_PATTERN = re.compile(r"[a-zA-Z0-9_]{1,20}")
+TIE_COLUMNS = ("honoured", "refused", "ignored")
 SERVICES = ("accountConfigReadOnly", "accountConfigReadWrite", "sentinel", "agentVep", "asyncMessagingEnt", "msgHist")
 
 
@@ -162,6 +169,15 @@ class FaultSchedule:
 
 
 @dataclass
+class Landing:
+    """Changes that landed while a collector read: when (the fake's clock), why, and how many records."""
+
+    at: float
+    reason: str  # "between queries", "after the end" or "late" (stamped in the past)
+    count: int
+
+
+@dataclass
 class RequestRecord:
     at: float
     method: str
@@ -200,9 +216,16 @@ class FakeLivePerson:
         from_date: str = "String",  # how fromDate is typed: one of FROM_DATE_TYPES
         action_type: bool = True,  # whether the record type has actionType
         introspection: bool = True,  # whether __schema / __type queries are answered or refused
+        tie_columns: str = "honoured",  # orderBy columns after changeTimestamp: see TIE_COLUMNS and _ordered
+        live_edge: float = 0.0,  # the chance that changes land before an audit query (between any two)
+        live_edge_at_end: float = 0.0,  # the chance that changes land right after a query that reached its end
+        live_edge_late: float = 0.0,  # the share of landings stamped in the past (within the watched days)
+        live_edge_size: int = 3,  # at most this many records a landing
         clock: Callable[[], float] = time.time,
         seed: int = 0,
     ):
+        if tie_columns not in TIE_COLUMNS:
+            raise ValueError(f"tie_columns must be one of {TIE_COLUMNS}, not {tie_columns!r}")
         self.account_id = account_id
         self.client_id = client_id
         self.client_secret = client_secret or "fake-secret-" + secrets.token_hex(8)
@@ -217,6 +240,12 @@ class FakeLivePerson:
         self.from_date_zone = from_date_zone
         self.total_count = total_count
         self.precision = precision
+        self.tie_columns = tie_columns
+        self.live_edge = live_edge
+        self.live_edge_at_end = live_edge_at_end
+        self.live_edge_late = live_edge_late
+        self.live_edge_size = live_edge_size
+        self.landed: list[Landing] = []
         self.clock = clock
         self.faults = FaultSchedule()
         self.requests: list[RequestRecord] = []
@@ -285,6 +314,35 @@ class FakeLivePerson:
                 self.records.append(stored)
                 bisect.insort(self._sorted, (stored["timestamp"], stored["seq"], stored))
 
+    def land_changes(self, reason: str) -> list[dict[str, Any]]:
+        """Changes that land now, as on a live account: 1 to `live_edge_size` records stamped within the last two
+        seconds of the fake's clock, or (with the chance `live_edge_late`) one record stamped at a random moment of the
+        watched days (yesterday and today, UTC) and visible from now on. Returns what landed."""
+        now = self.clock()
+        with self._lock:  # handler threads share the generator
+            late = self._rng.random() < self.live_edge_late
+            count = 1 if late else self._rng.randint(1, max(1, self.live_edge_size))
+            if late:
+                today = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+                start = (today - timedelta(days=1)).timestamp()
+                moments = [self._rng.uniform(start, now)]
+            else:
+                moments = [now - self._rng.uniform(0, 2) for _ in range(count)]
+            records = [data.make_record(datetime.fromtimestamp(moment, UTC), self._rng) for moment in moments]
+        if late:
+            records = [{**record, "visible_at": now} for record in records]
+        self.add_records(records)
+        self.landed.append(Landing(now, "late" if late else reason, len(records)))
+        return records
+
+    def _maybe_land(self, chance: float, reason: str) -> None:
+        if chance <= 0:
+            return
+        with self._lock:
+            lands = self._rng.random() < chance
+        if lands:
+            self.land_changes(reason)
+
     def expected(
         self,
         since: datetime | None = None,
@@ -342,17 +400,20 @@ class FakeLivePerson:
         errors = graphql.validate(self._schema, document, self._rules)
         if errors:
             return self.graphql_error_status, {"errors": [{"message": error.message} for error in errors]}, {}
-        total = {"count": 0}
+        total = {"count": 0, "end": False}
+        self._maybe_land(self.live_edge, "between queries")
 
         def resolve_audit(info: Any, **arguments: Any) -> list[dict[str, Any]]:
             log.audit_args = arguments
-            rows, total["count"] = self._select(arguments)
+            rows, total["count"], total["end"] = self._select(arguments)
             tz = pytz.timezone(arguments.get("timezone") or "US/Eastern")
             return [self._render(row, (*PUBLIC_FIELDS, "changeDate"), tz) for row in rows]
 
         result = graphql.execute_sync(self._schema, document, root_value={"auditData": resolve_audit})
         if result.errors:
             return self.graphql_error_status, {"errors": [{"message": error.message} for error in result.errors]}, {}
+        if total["end"]:  # the answer is made: what lands now is seen only by the next query
+            self._maybe_land(self.live_edge_at_end, "after the end")
         return 200, {"data": result.data}, {"X-Total-Count": str(total["count"])}
 
     def late_beyond(self, seconds: float) -> int:
@@ -360,7 +421,8 @@ class FakeLivePerson:
         with self._lock:
             return sum(1 for row in self.records if row["visible_at"] - row["timestamp"].timestamp() > seconds)
 
-    def _select(self, arguments: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+    def _select(self, arguments: dict[str, Any]) -> tuple[list[dict[str, Any]], int, bool]:
+        """The page asked for, X-Total-Count, and whether the page reached the end of the result (nothing after it)."""
         requested = arguments.get("timezone") or "US/Eastern"
         tz = pytz.timezone(requested if self.from_date_zone == "requested" else self.from_date_zone)
         with self._lock:
@@ -394,16 +456,27 @@ class FakeLivePerson:
             first = self.max_first
         offset = int(arguments.get("offset") or 0)
         page = selected[offset : offset + first]
-        return page, len(selected) if self.total_count == "match" else len(page)
+        return page, len(selected) if self.total_count == "match" else len(page), offset + len(page) >= len(selected)
 
     def _ordered(self, rows: list[dict[str, Any]], order_by: list[str], directions: list[str]) -> list[dict[str, Any]]:
+        """Sorted by `order_by` (changeTimestamp, or a record's field: another name is an error). Columns after
+        changeTimestamp are sorted by ("honoured": a total order unless records are equal in all of them), refused
+        (a GraphQL error) or ignored (ties keep the order `tie_order` gives), as `tie_columns` says."""
+        unknown = [name for name in order_by if name == "changeDate" or name not in ("changeTimestamp", *self.fields)]
+        if unknown:
+            raise graphql.GraphQLError(f"orderBy: unknown column {unknown[0]}")
+        if self.tie_columns == "refused" and any(name != "changeTimestamp" for name in order_by):
+            raise graphql.GraphQLError("orderBy: only changeTimestamp is supported")
+        columns = list(zip(order_by, directions + ["DESC"] * len(order_by), strict=False))
+        if self.tie_columns == "ignored":
+            columns = [column for column in columns if column[0] == "changeTimestamp"]
         if self.tie_order == "shuffled":
             rows = rows[:]
             with self._lock:  # handler threads share the generator
                 self._rng.shuffle(rows)  # the sorts below are stable: records of one second keep this random order
         else:
             rows = sorted(rows, key=lambda row: row["seq"])
-        for name, direction in reversed(list(zip(order_by, directions + ["DESC"] * len(order_by), strict=False))):
+        for name, direction in reversed(columns):
             rows.sort(key=_sort_key("timestamp" if name == "changeTimestamp" else name), reverse=str(direction).upper() == "DESC")
         return rows
 

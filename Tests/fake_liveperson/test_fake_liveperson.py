@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -329,3 +329,135 @@ def test_mixed_typings_date_scalar_missing_field_and_refused_introspection() -> 
     assert kinds["orderBy"] == {"kind": "LIST", "name": None, "ofType": {"kind": "ENUM", "name": "AuditOrderColumn"}}
     assert kinds["orderDirection"] == {"kind": "SCALAR", "name": "String", "ofType": None}
     assert kinds["fromDate"] == {"kind": "SCALAR", "name": "Date", "ofType": None}
+
+
+DAY = 'fromDate: "2024-03-09", toDate: "2024-03-10", timezone: "UTC", orderBy: ["changeTimestamp"], orderDirection: ["ASC"]'
+
+
+def stamped(response: requests.Response) -> list[datetime]:
+    return [
+        datetime.strptime(row["changeDate"], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+        for row in response.json()["data"]["auditData"]
+    ]
+
+
+def test_changes_land_between_queries_near_now() -> None:
+    """
+    Given a fake whose changes land before every audit query (live_edge 1), its clock at 2024-03-10 12:00 UTC
+    When the day is read three times
+    Then each read sees the changes landed before it, stamped within two seconds before now, each landing logged
+    and part of the ground truth
+    """
+    now = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
+    with FakeLivePerson(seed=3, live_edge=1.0, clock=lambda: now.timestamp()) as fake:
+        bearer = token(fake).json()["access_token"]
+        seen = [stamped(audit(fake, f"{DAY}, first: 1000", bearer)) for _ in range(3)]
+        assert [landing.reason for landing in fake.landed] == ["between queries"] * 3
+        totals = [sum(landing.count for landing in fake.landed[: index + 1]) for index in range(3)]
+        assert [len(times) for times in seen] == totals
+        assert 3 <= totals[-1] <= 9
+        assert all(now - timedelta(seconds=2) <= moment <= now for moment in seen[-1])
+        assert len(fake.expected()) == totals[-1]
+
+
+def test_changes_land_right_after_a_query_that_reached_the_end() -> None:
+    """
+    Given 30 records and a fake whose changes land right after every query that reached the end of its result
+    When a page that ends before the result's end, then a short page, then the same short page again are read
+    Then nothing lands after the first; the short page's answer is what was there when it was asked, and the changes
+    landed after it are in the next answer
+    """
+    now = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
+    rng = data.make_rng(6)
+    with FakeLivePerson(seed=3, live_edge_at_end=1.0, clock=lambda: now.timestamp()) as fake:
+        fake.add_records(data.make_record(now - timedelta(hours=1, seconds=index), rng) for index in range(30))
+        bearer = token(fake).json()["access_token"]
+        assert len(stamped(audit(fake, f"{DAY}, first: 20, offset: 0", bearer))) == 20
+        assert fake.landed == []
+        short = audit(fake, f"{DAY}, first: 20, offset: 20", bearer)
+        assert (len(stamped(short)), short.headers["X-Total-Count"]) == (10, "30")
+        assert [landing.reason for landing in fake.landed] == ["after the end"]
+        again = audit(fake, f"{DAY}, first: 20, offset: 20", bearer)
+        assert len(stamped(again)) == 10 + fake.landed[0].count
+        assert len(fake.landed) == 2  # it reached the end again
+
+
+def test_late_changes_land_in_the_watched_days_and_count_as_late() -> None:
+    """
+    Given a fake whose every landing is a late change (live_edge_late 1)
+    When the two watched days are read five times
+    Then each read brings one more record, stamped yesterday or today (UTC), visible from the moment it landed, so
+    counted as late
+    """
+    now = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
+    with FakeLivePerson(seed=4, live_edge=1.0, live_edge_late=1.0, clock=lambda: now.timestamp()) as fake:
+        bearer = token(fake).json()["access_token"]
+        counts = [len(stamped(audit(fake, f"{DAY}, first: 1000", bearer))) for _ in range(5)]
+        assert counts == [1, 2, 3, 4, 5]
+        assert [landing.reason for landing in fake.landed] == ["late"] * 5
+        times = stamped(audit(fake, f"{DAY}, first: 1000", bearer))
+        assert all(datetime(2024, 3, 9, tzinfo=UTC) <= moment <= now for moment in times)
+        assert fake.late_beyond(120) >= sum(1 for moment in times[:5] if moment < now - timedelta(seconds=120))
+        assert fake.late_beyond(120) >= 3  # five random moments in 36 hours: all but by chance are far in the past
+
+
+def test_bulk_change_is_many_different_records_in_one_second() -> None:
+    """
+    Given a bulk change of 1,500 records
+    When it is made
+    Then all are in one second, all different, and only their objectName tells them apart
+    """
+    when = datetime(2024, 3, 10, 9, 0, tzinfo=UTC)
+    records = data.bulk_change(when, 1500, data.make_rng(7))
+    assert {record["timestamp"] for record in records} == {when}
+    assert len({record["objectName"] for record in records}) == 1500
+    others = [{key: value for key, value in record.items() if key != "objectName"} for record in records]
+    assert all(other == others[0] for other in others)
+
+
+BULK_PAGE = 'fromDate: "2024-03-10", timezone: "UTC", first: 1000, offset: %d, orderBy: [%s], orderDirection: ["ASC", "ASC"]'
+
+
+def read_bulk(fake: FakeLivePerson, columns: str, bearer: str) -> list[str]:
+    """The bulk change read in two pages of 1,000 (offsets 0 and 1,000)."""
+    return names(audit(fake, BULK_PAGE % (0, columns), bearer)) + names(audit(fake, BULK_PAGE % (1000, columns), bearer))
+
+
+@pytest.mark.parametrize("tie_columns", ["honoured", "refused", "ignored"])
+def test_order_by_columns_after_change_timestamp(tie_columns: str) -> None:
+    """
+    Given a bulk change of 1,500 records in one second, ties shuffled, and a fake that honours, refuses or ignores
+    orderBy columns after changeTimestamp
+    When it is read in pages of 1,000 ordered by changeTimestamp then objectName, twice, and by an unknown column
+    Then honoured: both reads are the same total order, every record once; refused: a GraphQL error; ignored: the
+    answer of changeTimestamp alone, so two reads disagree and records are lost and doubled across the pages; an
+    unknown column is refused by all
+    """
+    when = datetime(2024, 3, 10, 9, 0, tzinfo=UTC)
+    with FakeLivePerson(seed=5, tie_order="shuffled", tie_columns=tie_columns) as fake:
+        fake.add_records(data.bulk_change(when, 1500, data.make_rng(8)))
+        bearer = token(fake).json()["access_token"]
+        columns = '"changeTimestamp", "objectName"'
+        assert audit(fake, BULK_PAGE % (0, '"changeTimestamp", "nope"'), bearer).json()["errors"]
+        if tie_columns == "refused":
+            refused = audit(fake, BULK_PAGE % (0, columns), bearer).json()
+            assert refused["errors"] and "data" not in refused
+            assert len(names(audit(fake, BULK_PAGE % (0, '"changeTimestamp"'), bearer))) == 1000
+            return
+        first, second = read_bulk(fake, columns, bearer), read_bulk(fake, columns, bearer)
+        if tie_columns == "honoured":
+            assert first == second == sorted(first)
+            assert len(set(first)) == 1500
+        else:
+            assert first != second
+            assert len(set(first)) < 1500 and len(first) == 1500
+
+
+def test_tie_columns_setting_is_checked() -> None:
+    """
+    Given a tie_columns value the fake does not know
+    When a fake is made with it
+    Then it is refused, naming the setting
+    """
+    with pytest.raises(ValueError, match="tie_columns"):
+        FakeLivePerson(tie_columns="sometimes")

@@ -11,6 +11,7 @@ import base64
 import binascii
 import concurrent.futures
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -70,9 +71,13 @@ HOST_PATTERN = re.compile(
 )
 COMPONENT_TYPE_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 RELATIVE_TIME = re.compile(r"\s*(?P<count>\d{1,6})\s*(?P<unit>second|minute|hour|day|week|month|year)s?(\s+ago)?\s*", re.I)
+LETTER_RUN = re.compile(r"[^\W\d_]+")
+OPTIONAL_LETTER = re.compile(r"[^\W\d_]\?")
 ISO_TIME = re.compile(r"\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d{1,6})?)?)?(Z|[+-]\d\d:\d\d)?", re.ASCII)
 
-DEFAULT_FIRST_FETCH = "1 minute"
+DEFAULT_FIRST_FETCH = "3 days"  # a new instance shows some history at once (an audit trail is small)
+FIRST_FETCH_KEY = "first_fetch_start"  # integration context: the first fetch setting the saved start was fixed with
+RESET_LAST_RUN = 'reset the last run (in the instance settings, "Reset the "last run" timestamp")'
 RETENTION = relativedelta(months=13)  # LivePerson keeps 13 months of audit data
 DEFAULT_MAX_FETCH = 5000
 MAX_FETCH_LIMIT = 50000
@@ -86,6 +91,8 @@ DEFAULT_API_FIRST = 50  # what LivePerson returns when `first` is not given
 DEFAULT_GET_EVENTS_LIMIT = 50
 MAX_GET_EVENTS_LIMIT = 1000
 DEFAULT_GET_EVENTS_START = "3 days"
+# The arguments of liveperson-get-events, as the manifest declares them (a test holds the two together).
+GET_EVENTS_ARGUMENTS = ("should_push_events", "limit", "start_time", "end_time")
 
 DOMAIN_CACHE_SECONDS = 4 * 60 * 60  # the account-to-host mapping changes rarely
 TOKEN_RENEW_MARGIN_SECONDS = 60
@@ -195,7 +202,8 @@ class Settings:
     domain_api_url: str = DEFAULT_DOMAIN_API_URL
     verify: bool = True
     proxy: bool = False
-    first_fetch: datetime = field(default_factory=lambda: utc_now() - timedelta(minutes=1))
+    first_fetch: datetime = field(default_factory=lambda: parse_first_fetch(None, utc_now()))
+    first_fetch_setting: str = DEFAULT_FIRST_FETCH  # as typed: a relative one gives another time on every run
     max_fetch: int = DEFAULT_MAX_FETCH
     page_size: int = DEFAULT_PAGE_SIZE
     settle_seconds: int = DEFAULT_SETTLE_SECONDS
@@ -214,6 +222,9 @@ class Settings:
             verify=not parse_bool(params.get("insecure"), "Trust any certificate (not secure)", False),
             proxy=parse_bool(params.get("proxy"), "Use system proxy settings", False),
             first_fetch=parse_first_fetch(params.get("first_fetch"), now),
+            first_fetch_setting=DEFAULT_FIRST_FETCH
+            if _is_blank(params.get("first_fetch"))
+            else str(params["first_fetch"]).strip(),
             max_fetch=parse_int(
                 params.get("max_fetch"), "Maximum number of events per fetch", DEFAULT_MAX_FETCH, 1, MAX_FETCH_LIMIT
             ),
@@ -331,6 +342,8 @@ def parse_time(value: Any, name: str, now: datetime) -> datetime:
     """A time the platform's way ("3 days", "2 hours", an ISO 8601 date or an epoch), as an aware UTC datetime."""
     text = parse_required_text(str(value) if isinstance(value, int | float) else value, name)
     parsed = quick_time(text, now)
+    if parsed is None and not dateparser_could_read(text):
+        raise SettingError(f'"{name}" is not a time: "{text}". Use for example 3 days, 12 hours or 2024-05-01T00:00:00Z.')
     if parsed is None:
         try:
             parsed = arg_to_datetime(text, arg_name=name, is_utc=True, required=True)
@@ -357,6 +370,75 @@ def quick_time(text: str, now: datetime) -> datetime | None:
         if ISO_TIME.fullmatch(text):
             return datetime.fromisoformat(text)
     return None
+
+
+def dateparser_could_read(text: str) -> bool:
+    """False only when dateparser, which the platform's `arg_to_datetime` asks, finds no time in `text` in any of its
+    languages; True when it might (then dateparser itself decides).
+
+    Asked about text it cannot read, dateparser tries each of its 200 languages in turn and builds each one's word
+    splitter first: about 2.5 s before "garbage" is refused. A language applies to a text only if the text, simplified
+    as that language simplifies it, splits into tokens that are digits, its words or its relative phrases. So a text
+    whose simplified form has no digit and whose letters cannot be pieced together from the letter runs of a
+    language's words and phrases is not read in that language. This checks that for every language with dateparser's
+    own data and steps (about 0.3 s, no splitter built); with a dateparser whose inner parts differ, it says True.
+    """
+    try:
+        variants, languages = _dateparser_variants(text), _dateparser_languages()
+        return any(_language_could_read(variants, *language) for language in languages)
+    except Exception as error:  # another dateparser: let it decide, however long that takes
+        demisto.debug(f"Could not pre-check a time with dateparser's data ({type(error).__name__}); asking dateparser.")
+        return True
+
+
+def _dateparser_variants(text: str) -> set[str]:
+    """The text as dateparser reads it: sanitised, with and without a time zone name (it tries both)."""
+    from dateparser.date import sanitize_date  # noqa: PLC0415 - dateparser's inner parts, read only on this path
+    from dateparser.timezone_parser import pop_tz_offset_from_string  # noqa: PLC0415
+
+    sanitized = sanitize_date(text)
+    return {sanitized, pop_tz_offset_from_string(sanitized, as_offset=False)[0]}
+
+
+@functools.cache
+def _dateparser_languages() -> tuple[tuple[Any, frozenset[str], Any], ...]:
+    """Per dateparser language, with dateparser's default settings (as `arg_to_datetime` leaves them): its locale, the
+    letter runs of its words and relative phrases, and the settings."""
+    from dateparser.conf import Settings as DateparserSettings  # noqa: PLC0415
+    from dateparser.languages.loader import default_loader  # noqa: PLC0415
+
+    settings = DateparserSettings()
+    languages = []
+    for locale in default_loader.get_locales():
+        dictionary = locale._get_dictionary(settings)
+        words = [*dictionary._dictionary, *settings.SKIP_TOKENS]
+        # Relative phrases are patterns: "days?" reads "day" and "days", so each optional letter is dropped once too.
+        phrases = [*dictionary._relative_strings, *(OPTIONAL_LETTER.sub("", phrase) for phrase in dictionary._relative_strings)]
+        runs = frozenset(run for text in [*words, *phrases] if text for run in LETTER_RUN.findall(str(text).lower()))
+        languages.append((locale, runs, settings))
+    return tuple(languages)
+
+
+def _language_could_read(variants: set[str], locale: Any, runs: frozenset[str], settings: Any) -> bool:
+    """Whether one dateparser language might apply: a digit once simplified its way, or letters made of its runs."""
+    from dateparser.utils import normalize_unicode  # noqa: PLC0415
+
+    for variant in variants:  # as Locale.is_applicable reads it, up to the split
+        simplified = locale._simplify(normalize_unicode(locale._translate_numerals(variant)), settings=settings).lower()
+        if any(character.isdigit() for character in simplified):
+            return True
+        letters = LETTER_RUN.findall(simplified)
+        if letters and all(_pieced_together(run, runs) for run in letters):
+            return True
+    return False
+
+
+def _pieced_together(word: str, runs: frozenset[str]) -> bool:
+    """Whether `word` is a concatenation of `runs` (dateparser splits a word where a known word starts or ends)."""
+    reachable = [True] + [False] * len(word)
+    for end in range(1, len(word) + 1):
+        reachable[end] = any(reachable[start] and word[start:end] in runs for start in range(end))
+    return reachable[-1]
 
 
 def parse_first_fetch(value: Any, now: datetime) -> datetime:
@@ -2075,6 +2157,9 @@ def fetch_events_command(client: AuditTrailClient, settings: Settings) -> int:
     cursor = load_cursor(last_run, settings)
     if not last_run:  # the first run fixes where collection starts, even if it consumes nothing (or fails)
         demisto.setLastRun(cursor.to_json())
+        remember_first_fetch(settings, cursor)
+    elif notice := first_fetch_notice(last_run, settings):
+        demisto.info(notice)
     plan = FetchPlan(settings.filters, settings.max_fetch, settings.page_size, settings.settle_seconds)
     now = utc_now()
     report = RunReport()
@@ -2092,6 +2177,31 @@ def fetch_events_command(client: AuditTrailClient, settings: Settings) -> int:
             f"{lag_summary(sender.saved or cursor, report, client, now)}"
         )
     return sender.sent
+
+
+def remember_first_fetch(settings: Settings, cursor: Cursor) -> None:
+    """Keeps the first fetch setting the new start was fixed with, so a later change of the setting can be told."""
+    context = demisto.getIntegrationContext()
+    context[FIRST_FETCH_KEY] = {"setting": settings.first_fetch_setting, "since": cursor.since}
+    demisto.setIntegrationContext(context)
+
+
+def first_fetch_notice(last_run: dict[str, Any] | None, settings: Settings) -> str | None:
+    """What to tell the user when "First fetch time" was changed after this instance fixed its start; None otherwise.
+
+    The saved start wins (the cursor resumes where it is); only a reset of the last run starts again from the setting.
+    """
+    since = last_run.get("since") if isinstance(last_run, dict) else None
+    started = demisto.getIntegrationContext().get(FIRST_FETCH_KEY)
+    if not since or not isinstance(started, dict) or started.get("since") != since:
+        return None  # not started yet, or started before the setting was kept: nothing to compare with
+    if started.get("setting") == settings.first_fetch_setting:
+        return None
+    return (
+        f'"First fetch time" is now "{settings.first_fetch_setting}", but this instance started collecting at {since} '
+        f'(with "{started.get("setting")}") and goes on from where it got to: a changed first fetch time applies only to '
+        f"a new start. To start again from the new one, {RESET_LAST_RUN}; the events from then on are then sent again."
+    )
 
 
 def lag_summary(cursor: Cursor, report: RunReport, client: AuditTrailClient, now: datetime) -> str:
@@ -2134,7 +2244,16 @@ def get_events(client: AuditTrailClient, settings: Settings, start: datetime, en
     return events[:limit]
 
 
+def check_arguments(command: str, args: dict[str, Any], known: Sequence[str]) -> None:
+    """Refuses an argument the command does not have, rather than ignoring it (a typo would silently do nothing)."""
+    unknown = sorted(set(args) - set(known))
+    if unknown:
+        names = ", ".join(f'"{name}"' for name in unknown)
+        raise SettingError(f"{command} has no argument {names}: use {', '.join(known)}.")
+
+
 def get_events_command(client: AuditTrailClient, settings: Settings, args: dict[str, Any]) -> CommandResults:
+    check_arguments("liveperson-get-events", args, GET_EVENTS_ARGUMENTS)
     now = utc_now()
     limit = parse_int(args.get("limit"), "limit", DEFAULT_GET_EVENTS_LIMIT, 1, MAX_GET_EVENTS_LIMIT)
     start = parse_time(args.get("start_time") or DEFAULT_GET_EVENTS_START, "start_time", now)
@@ -2200,7 +2319,11 @@ def main() -> None:
         settings = Settings.from_params(params)
         client = AuditTrailClient(settings, policy=TRY_ONCE if command == "test-module" else RETRY_AS_ADVISED)
         if command == "test-module":
-            return_results(test_module(client, settings.page_size))
+            answer = test_module(client, settings.page_size)
+            if answer == "ok" and (notice := first_fetch_notice(demisto.getLastRun(), settings)):
+                demisto.info(notice)  # test-module answers "ok" or an error: the notice goes to the instance's health
+                demisto.updateModuleHealth(notice)
+            return_results(answer)
         elif command == "fetch-events":
             fetch_events_command(client, settings)
         elif command == "liveperson-get-events":

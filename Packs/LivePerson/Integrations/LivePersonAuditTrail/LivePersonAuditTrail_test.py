@@ -15,6 +15,7 @@ import demistomock as demisto
 import LivePersonAuditTrail as lp
 import pytest
 import requests
+import yaml
 from freezegun import freeze_time
 
 TEST_DATA = Path(__file__).parent / "test_data"
@@ -254,6 +255,8 @@ BAD_ARGUMENTS = [
     ({"end_time": "whenever"}, "end_time"),
     ({"start_time": "1 day", "end_time": "3 days"}, "end_time"),
     ({"should_push_events": "perhaps"}, "should_push_events"),
+    ({"colour": "red"}, "colour"),
+    ({"limit": "5", "strat_time": "1 day"}, "strat_time"),
 ]
 BAD_INPUT_MATRIX = [
     pytest.param(command, {}, overrides, named, id=f"{command}-{next(iter(overrides))}-{index}")
@@ -364,7 +367,7 @@ def test_settings_defaults(platform: Platform) -> None:
     """
     Given only the required settings
     When the settings are read
-    Then the documented defaults apply: first fetch one minute ago, 5000 events, page 500, LPA on, automatic off
+    Then the documented defaults apply: first fetch three days ago, 5000 events, page 500, LPA on, automatic off
     """
     settings = lp.Settings.from_params(
         {
@@ -373,7 +376,8 @@ def test_settings_defaults(platform: Platform) -> None:
             "credentials": {"identifier": "i", "password": "p"},
         }
     )
-    assert settings.first_fetch == datetime(2026, 11, 24, 11, 59, tzinfo=UTC)
+    assert settings.first_fetch == datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+    assert lp.Settings(account_id=ACCOUNT, client_id="i", client_secret="p").first_fetch == settings.first_fetch
     assert (settings.max_fetch, settings.page_size) == (5000, 500)
     assert settings.filters == lp.AuditFilters(lpa=True, automatic_updates=False)
     assert settings.domain_api_url == "https://api.liveperson.net"
@@ -2023,3 +2027,163 @@ def test_whole_seconds_groups_ascending_records_and_refuses_any_other_order() ->
     ]
     with pytest.raises(lp.ResponseFormatError, match="out of time order"):
         lp.whole_seconds([entries[4], entries[0]])
+
+
+# ---------------------------------------------------------------- the first hour (issue 20)
+
+
+MANIFEST = yaml.safe_load((Path(__file__).parent / "LivePersonAuditTrail.yml").read_text())
+
+
+def manifest_parameter(name: str) -> dict[str, Any]:
+    return next(parameter for parameter in MANIFEST["configuration"] if parameter["name"] == name)
+
+
+@freeze_time(NOW)
+def test_the_first_fetch_default_is_three_days_wherever_it_is_set(platform: Platform) -> None:
+    """
+    Given the manifest's default first fetch time, the module's, and an instance that leaves the setting empty
+    When they are read
+    Then all say 3 days: a new instance collects three days of history at once
+    """
+    assert manifest_parameter("first_fetch")["defaultvalue"] == lp.DEFAULT_FIRST_FETCH == "3 days"
+    settings = lp.Settings.from_params(base_params(first_fetch=""))
+    assert settings.first_fetch == datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+    assert settings.first_fetch_setting == "3 days"
+
+
+def test_a_changed_first_fetch_time_is_told_in_test_module_and_the_next_fetch(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given an instance that started collecting with first fetch "2 days", whose setting is then changed to "5 days"
+    When test-module runs, then the next fetch-events
+    Then test-module still answers ok, and the instance's health and the fetch's log say plainly that the change does
+    not apply to a started instance, with both settings, the saved start and how to reset the last run; the start
+    does not move. With the setting unchanged, nothing is said
+    """
+    api.records = [record("2026-11-23 10:00:00")]
+    with freeze_time(NOW):
+        platform.command, platform.params = "fetch-events", base_params(first_fetch="2 days")
+        lp.main()
+        since = platform.last_run["since"]
+        assert since == "2026-11-22T12:00:00Z"
+        platform.command = "test-module"
+        lp.main()
+        assert platform.results == ["ok"]
+        assert not [entry for entry in platform.health if isinstance(entry, str)]
+        platform.results, platform.params = [], base_params(first_fetch="5 days")
+        lp.main()
+    assert platform.results == ["ok"]
+    notices = [entry for entry in platform.health if isinstance(entry, str)]
+    assert len(notices) == 1
+    for words in ('"First fetch time" is now "5 days"', f"started collecting at {since}", '(with "2 days")'):
+        assert words in notices[0]
+    assert 'Reset the "last run" timestamp' in notices[0]
+    platform.logs = []
+    with freeze_time("2026-11-24T12:05:00Z"):
+        platform.command = "fetch-events"
+        lp.main()
+    assert notices[0] in platform.logs
+    assert platform.last_run["since"] == since
+
+
+def test_get_events_takes_the_arguments_the_manifest_declares() -> None:
+    """
+    Given the manifest's liveperson-get-events command
+    When its arguments are compared with those the module takes
+    Then they are the same, in the same order: the module's list is the manifest's
+    """
+    command = next(command for command in MANIFEST["script"]["commands"] if command["name"] == "liveperson-get-events")
+    assert tuple(argument["name"] for argument in command["arguments"]) == lp.GET_EVENTS_ARGUMENTS
+
+
+def test_an_unknown_argument_is_refused_with_the_known_ones(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given liveperson-get-events with an argument it does not have (colour=red)
+    When it runs
+    Then it fails naming that argument and every argument it does have, before any call to LivePerson
+    """
+    platform.command, platform.args = "liveperson-get-events", {"colour": "red", "limit": "5"}
+    with pytest.raises(SystemExit):
+        lp.main()
+    message = platform.results[-1]["Contents"]
+    assert 'liveperson-get-events has no argument "colour": use should_push_events, limit, start_time, end_time.' in message
+    assert requests_mock.call_count == 0
+
+
+@pytest.fixture
+def dateparser_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every text the platform library hands to dateparser (which still answers)."""
+    import dateparser  # noqa: PLC0415
+
+    calls: list[str] = []
+    parse = dateparser.parse
+
+    def spy(text: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(text)
+        return parse(text, *args, **kwargs)
+
+    monkeypatch.setattr(dateparser, "parse", spy)
+    return calls
+
+
+@pytest.mark.parametrize("text", ["garbage", "colour red", "!!!", "soon-ish"])
+def test_a_time_no_language_can_read_is_refused_without_asking_dateparser(
+    platform: Platform, api: AuditBackend, dateparser_calls: list[str], text: str
+) -> None:
+    """
+    Given start_time set to text that is no time in any language dateparser knows
+    When liveperson-get-events runs
+    Then it is refused, naming start_time, without dateparser being asked (which tries its 200 languages for seconds)
+    """
+    platform.command, platform.args = "liveperson-get-events", {"start_time": text}
+    with pytest.raises(SystemExit):
+        lp.main()
+    assert f'"start_time" is not a time: "{text}"' in platform.results[-1]["Contents"]
+    assert dateparser_calls == []
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yesterday", datetime(2026, 11, 23, 12, tzinfo=UTC)),
+        ("gestern", datetime(2026, 11, 23, 12, tzinfo=UTC)),
+        ("12 marzo 2026", datetime(2026, 3, 12, tzinfo=UTC)),
+    ],
+)
+def test_times_in_words_still_go_to_dateparser(dateparser_calls: list[str], text: str, expected: datetime) -> None:
+    """
+    Given a time in words, in English or another language dateparser reads
+    When it is read as a time
+    Then dateparser reads it, as the platform's arg_to_datetime does
+    """
+    assert lp.parse_time(text, "start_time", lp.utc_now()) == expected
+    assert dateparser_calls == [text]
+
+
+def dateparser_corpus() -> list[str]:
+    """Texts made of dateparser's own words, language by language (relative words, month and day names, with and
+    without a number), and near-misses."""
+    from dateparser.languages.loader import default_loader  # noqa: PLC0415
+
+    texts = ["garbage EST", "colour", "red", "tomorrowish", "mayx", "in 2 hours", "yesterday UTC", "a week ago", "ואתמול"]
+    for locale in default_loader.get_locales():
+        info = locale.info
+        texts += [words[0] for words in list(info.get("relative-type", {}).values())[:3] if words]
+        texts += [f"{info[key][0]} 2024" for key in ("may",) if info.get(key)]
+        texts += [f"{info[key][0]} {' '.join(info.get('ago', [])[:1])}" for key in ("week",) if info.get(key)]
+    return texts
+
+
+def test_the_fast_refusal_never_refuses_what_dateparser_reads() -> None:
+    """
+    Given texts built from every dateparser language's own words (thousands), and near-misses
+    When the fast check says a text cannot be a time
+    Then dateparser itself reads no time in it either (the check only spares the wait, it decides nothing else);
+    and the check refuses some of them, so it is not idle
+    """
+    import dateparser  # noqa: PLC0415
+
+    refused = [text for text in dateparser_corpus() if not lp.dateparser_could_read(text)]
+    assert "garbage EST" in refused
+    assert [text for text in refused if dateparser.parse(text, settings={"TIMEZONE": "UTC"}) is not None] == []

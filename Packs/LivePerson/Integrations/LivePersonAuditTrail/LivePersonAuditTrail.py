@@ -85,6 +85,12 @@ DEFAULT_PAGE_SIZE = 500
 MIN_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
 LARGEST_PAGE = 2000  # asked for once when one second fills a whole page, to read it in one query if the server allows
+# Columns that order the records of one second (after changeTimestamp) when a second is larger than a page: a bulk
+# change is one user changing many objects at once, so the object's name tells most apart, then what changed and
+# how, then who and what kind of object. Which the server accepts is learned (`TieOrderLearner`).
+TIE_COLUMNS = ("objectName", "element", "oldValue", "newValue", "originatorUserId", "objectType")
+OVERLAP_RECORDS = MIN_PAGE_SIZE // 2  # a page inside a large second re-reads this many of its records, to check them
+REREADS = 2  # how often a large second whose pages disagree is read again from its start before it is read as it comes
 DEFAULT_SETTLE_SECONDS = 120  # records younger than this wait for a later run: LivePerson may show a change late
 MAX_SETTLE_SECONDS = 900
 DEFAULT_API_FIRST = 50  # what LivePerson returns when `first` is not given
@@ -741,6 +747,33 @@ class PageSizeLearner:
         self._cache.put(self.CACHE_KEY, self._scope, {"cap": self.cap, "proven": self.proven}, time.time() + self.KEEP_SECONDS)
 
 
+class TieOrderLearner:
+    """Which tie-breaking columns (`TIE_COLUMNS`) the Audit Trail accepts in `orderBy` after changeTimestamp, each
+    judged once (`tie_columns`): said in the log when refused, kept in the integration context for a week."""
+
+    CACHE_KEY = "order_columns"
+    KEEP_SECONDS = 7 * 24 * 3600
+
+    def __init__(self, cache: ContextCache, scope: str):
+        self._cache, self._scope = cache, scope
+        saved = cache.get(self.CACHE_KEY, scope)
+        saved = saved if isinstance(saved, dict) else {}
+        self.judged: dict[str, bool] = {name: value for name, value in saved.items() if isinstance(value, bool)}
+
+    @property
+    def accepted(self) -> tuple[str, ...]:
+        return tuple(name for name in TIE_COLUMNS if self.judged.get(name))
+
+    def unjudged(self) -> list[str]:
+        return [name for name in TIE_COLUMNS if name not in self.judged]
+
+    def judge(self, column: str, accepted: bool, why: str = "") -> None:
+        self.judged[column] = accepted
+        if not accepted:
+            demisto.info(f"The Audit Trail refused orderBy {column} ({why}); ties are ordered without it from now on.")
+        self._cache.put(self.CACHE_KEY, self._scope, self.judged, time.time() + self.KEEP_SECONDS)
+
+
 def smaller_page_sizes(asked: int, message: str) -> list[int]:
     """Page sizes to try after `asked` was refused: any number the error names first, then halves down to the minimum."""
     hinted = sorted({int(number) for number in re.findall(r"\d+", message) if MIN_PAGE_SIZE <= int(number) < asked}, reverse=True)
@@ -806,6 +839,7 @@ class AuditTrailClient(BaseClient):
         self.resolver = DomainResolver(settings.domain_api_url, settings.account_id, self._cache, self._get_json)
         self.tokens = TokenProvider(settings, self._cache, self.resolver, self._post_form)
         self.pages = PageSizeLearner(self._cache, settings.account_id)
+        self.ties = TieOrderLearner(self._cache, settings.account_id)
         self.calls = 0
         self.last_total: int | None = None  # X-Total-Count of the last audit answer (of the page or the whole match)
 
@@ -830,13 +864,11 @@ class AuditTrailClient(BaseClient):
                 if is_tls_or_proxy_failure(error):  # the certificate or proxy settings must change: retrying cannot help
                     raise ConnectionFailedError(f"Could not connect to {host}: {short_reason(error)}") from error
                 retry = retry_connection_errors and self._policy.retry_connection_errors
-                reason = connection_problem(error, self._policy.timeout)
-                # No connection at all (a name that does not resolve, a refused or unanswered connection): the host is
-                # down or wrong, and pausing within this run will not change that; the next scheduled run tries again.
-                if not retry or not connected(error):
-                    raise ConnectionFailedError(f"Could not reach {host} ({reason}): {self._what_to_check(host)}") from error
-                # Never the platform library's text: it speaks of a "server URL parameter" this integration does not have.
-                problem, response = f"network failure at {host} ({reason}; {self._what_to_check(host)[:-1]})", None
+                if is_unresolvable_host(error) or not retry:  # a host name that does not resolve will not soon either
+                    raise ConnectionFailedError(
+                        f"Could not reach {host} ({connection_problem(error, self._policy.timeout)}): {self._what_to_check(host)}"
+                    ) from error
+                problem, response = f"network failure ({short_reason(error)})", None
             else:
                 if response.status_code != 429 and response.status_code < 500:
                     return response
@@ -1006,17 +1038,6 @@ def is_tls_or_proxy_failure(error: Exception) -> bool:
 
 def is_unresolvable_host(error: Exception) -> bool:
     return any(sign in str(cause) for cause in _causes(error) for sign in UNRESOLVABLE_HOST_SIGNS)
-
-
-def connected(error: Exception) -> bool:
-    """Whether the failed request had reached the host (the answer broke: reset, read timeout), rather than never
-    connecting (a name that does not resolve, a connection refused or not answered in time)."""
-    if is_unresolvable_host(error):
-        return False
-    causes = _causes(error)
-    if any(isinstance(cause, requests.exceptions.ConnectTimeout | ConnectionRefusedError) for cause in causes):
-        return False
-    return "refused" not in " ".join(str(cause) for cause in causes).lower()
 
 
 def connection_problem(error: Exception, timeout: float) -> str:
@@ -1634,97 +1655,141 @@ def whole_seconds(entries: list[Entry]) -> list[Second]:
     return seconds
 
 
-def read_seconds(
-    client: AuditTrailClient, plan: FetchPlan, from_day: date, position: int, after: datetime | None
-) -> Iterator[list[Second]]:
-    """The whole seconds of the ascending result of fromDate=`from_day`, from `position` on, lazily: a list of the
-    seconds each page completes (never an empty one), so that callers do their work once per page.
+@dataclass(frozen=True)
+class PagerState:
+    """Where the reading of one result stands, between two pages. Pure data: `plan_page` and `absorb` move it.
 
-    A page's last second may go on in the next page, so the next page starts at that second's first record and
-    reads it whole again. A second that fills a whole page is asked again with the largest page the server gives;
-    if it still fills it, it is read by position over several pages (the only way there is).
-    With `after` (the cursor's last second), the first page starts one record early: that record must be no later
-    than `after`, and no later record may be. Each later page must start with the second it was asked for.
-    Anything else means records appeared or went missing before `position`: AuditTrailShiftedError.
+    Its mode follows from it:
+    - reading: the next page starts at `position`, and only needs to be in time order (and, on the first page with
+      `after`, to check the seam with the cursor: one record early, no later than `after`; none after it that is).
+    - holding a second: the last page ended inside `expected`, or may have; the next page starts at that second's
+      first record (`position`) and reads it whole. It must begin with it: otherwise records appeared or went missing
+      before `position`. If the second filled the page, the next asks for the largest page (`LARGEST_PAGE`).
+    - carrying a second: `expected` has more records than the largest page. It is read by position, over several
+      pages, in the order `orderBy` gives with tie-breaking columns; `carried` holds its records so far, from
+      `start`. Each page starts `overlap` records early, and those must be the last ones carried: two reads agree, so
+      the order holds (and nothing landed before the position). If they differ, the second is read again from its
+      start (where a shift shows); after `REREADS` such reads no order can be had: it goes on by position, `doubtful`.
     """
-    pager = SecondPager(client, plan, from_day, position, after)
-    for _ in range(MAX_PAGES_PER_RUN):
-        if client.out_of_time():
-            raise OutOfTimeError("The run's time budget is spent; the next run goes on.")
-        seconds, end = pager.next_page()
-        if seconds:
-            yield seconds
-        if end:
-            return
-    raise OutOfTimeError(f"The run read {MAX_PAGES_PER_RUN} pages, its limit; the next run goes on.")
 
+    position: int  # the offset of the first record neither yielded nor carried
+    page_size: int  # what a page asks for when no second needs more
+    wanted: int  # what the next page asks for
+    after: datetime | None = None  # the seam to check on the first page
+    expected: datetime | None = None  # the second the next page must begin with (held or carried)
+    carried: tuple[Entry, ...] | None = None  # the records of `expected` read so far, when carrying it
+    start: int = 0  # where the carried second begins
+    rereads: int = 0  # how often the carried second was read again from its start
+    doubtful: datetime | None = None  # the last carried second whose records two reads gave in two orders
+    done: bool = False  # the result was read to its end
 
-class SecondPager:
-    """The page-by-page state of `read_seconds`: where the next page starts and what it must start with."""
-
-    def __init__(self, client: AuditTrailClient, plan: FetchPlan, from_day: date, position: int, after: datetime | None):
-        self.client, self.plan, self.from_day = client, plan, from_day
-        self.position = position  # the offset of the first record not yet yielded (or held back)
-        self.after = after  # the seam to check on the first page
-        self.expected: datetime | None = None  # the second the next page must begin with
-        self.carried: Second | None = None  # a second larger than a page, read by position so far
-        self.wanted = plan.page_size
-
-    def next_page(self) -> tuple[list[Second], bool]:
-        """Reads one page: the seconds it completes, and whether the result ended."""
-        asked = self.client.pages.ask(self.wanted)
-        overlap = self.after is not None and self.position > 0
-        offset = self.position - 1 if overlap else self.position
-        records, end = read_page(self.client, self.plan.query(self.from_day, asked, offset))
-        entries = make_entries(records)
-        if self.after is not None:
-            entries, self.after = check_seam(entries, self.after, overlap), None
-        elif self.expected is not None:
-            check_page_start(entries, self.expected, self.carried is not None)
-        seconds = whole_seconds(entries)
-        done = self.continue_carried(seconds, end)
+    @property
+    def mode(self) -> str:
+        if self.done:
+            return "done"
         if self.carried is not None:
-            return done, False
-        done += seconds if end else seconds[:-1]
-        self.position += sum(len(second.entries) for second in (seconds if end else seconds[:-1]))
-        if not end and seconds:
-            self.hold(seconds[-1], alone=len(seconds) == 1 and not done, asked=asked)
-        return done, end
+            return "carrying"
+        return "holding" if self.expected is not None else "reading"
 
-    def continue_carried(self, seconds: list[Second], end: bool) -> list[Second]:
-        """Adds the page's part of the large second being read by position; returns it once it is whole."""
-        if self.carried is None:
-            return []
-        if seconds and seconds[0].start == self.carried.start:
-            more: Sequence[Entry] = seconds.pop(0).entries
-            if not seconds and not end:
-                more = held_back_tail(more)  # the page ends inside the large second
-            self.carried = Second(self.carried.start, (*self.carried.entries, *more))
-            self.position += len(more)
+    @property
+    def overlap(self) -> int:
+        """How many records a page starts early: the seam record, or the last records carried."""
+        if self.carried is not None:
+            return min(OVERLAP_RECORDS, len(self.carried))
+        return 1 if self.after is not None and self.position > 0 else 0
+
+
+class PageAsk(NamedTuple):
+    """The page `plan_page` asks for: offset, first, and whether to order ties by the tie-breaking columns."""
+
+    offset: int
+    first: int
+    tie_break: bool
+
+
+def start_pager(position: int, after: datetime | None, page_size: int) -> PagerState:
+    return PagerState(position=position, page_size=page_size, wanted=page_size, after=after)
+
+
+def plan_page(state: PagerState) -> PageAsk:
+    """The next page. A held second that filled a page, and a carried one, are asked with tie-breaking columns: if
+    the held one fills the largest page too, its records are the start of the carried one (ordinary pages ask
+    `changeTimestamp` alone: other columns cost a refusal to learn, and perhaps the server's sort)."""
+    tie_break = state.carried is not None or (state.expected is not None and state.wanted == LARGEST_PAGE)
+    return PageAsk(state.position - state.overlap, state.wanted, tie_break)
+
+
+def absorb(state: PagerState, entries: list[Entry], end: bool, asked: int, largest: int) -> tuple[PagerState, list[Second]]:
+    """The state after a page `plan_page(state)` asked for (`asked` records, the server giving at most `largest` a page),
+    and the whole seconds the page completes, oldest first. `end`: the page ends the result.
+    Raises AuditTrailShiftedError when records appeared or went missing before the position."""
+    if state.carried is not None:
+        return absorb_carried(state, entries, end, asked, largest)
+    ordered = plan_page(state).tie_break
+    if state.after is not None:
+        entries = check_seam(entries, state.after, state.overlap == 1)
+    elif state.expected is not None:
+        check_page_start(entries, state.expected)
+    state = replace(state, after=None)
+    return take_seconds(state, whole_seconds(entries), end, asked, largest, [], ordered)
+
+
+def absorb_carried(
+    state: PagerState, entries: list[Entry], end: bool, asked: int, largest: int
+) -> tuple[PagerState, list[Second]]:
+    """`absorb` while carrying a second larger than a page: checks the overlap, adds the page's part of the second,
+    and once the page shows the second's end, yields it and goes on with the rest of the page."""
+    carried, second = state.carried or (), state.expected
+    assert second is not None  # a carried second is the expected one
+    overlap = state.overlap
+    if overlap == 0:  # the second read from its start: the page must begin with it
+        check_page_start(entries, second)
+    elif [entry.fp for entry in entries[:overlap]] != [entry.fp for entry in carried[-overlap:]]:
+        if state.rereads < REREADS:  # another order, or records landed before the position: read it from its start
+            return replace(state, carried=(), position=state.start, rereads=state.rereads + 1), []
+        state = replace(state, doubtful=second)  # never twice in one order: the second goes on by position
+    seconds = whole_seconds(entries[overlap:])
+    if seconds and seconds[0].start < second:
+        raise AuditTrailShiftedError(f"a page inside {format_time(second)} went on with {seconds[0].text}")
+    position = state.position
+    if seconds and seconds[0].start == second:
+        more: Sequence[Entry] = seconds.pop(0).entries
         if not seconds and not end:
-            return []
-        whole, self.carried = self.carried, None
-        return [whole]
+            more = held_back_tail(more)  # the page ends inside the second
+        carried, position = (*carried, *more), position + len(more)
+    if not seconds and not end:
+        return replace(state, carried=carried, position=position), []
+    state = replace(state, position=position, expected=None, carried=None, rereads=0)
+    return take_seconds(state, seconds, end, asked, largest, [Second(second, carried)], True)
 
-    def hold(self, last: Second, alone: bool, asked: int) -> None:
-        """The page's last second may go on: the next page starts with it (re-read whole, or by position)."""
-        self.expected = last.start
-        if not alone:
-            self.wanted = self.plan.page_size
-        elif asked < self.client.pages.ask(LARGEST_PAGE):
-            self.wanted = LARGEST_PAGE  # the second fills the page: ask again for as much as the server gives
-        else:
-            self.carried = Second(last.start, tuple(held_back_tail(last.entries)))
-            self.position += len(self.carried.entries)
-            warn_once_by_position(last, asked)
+
+def take_seconds(
+    state: PagerState, seconds: list[Second], end: bool, asked: int, largest: int, done: list[Second], ordered: bool
+) -> tuple[PagerState, list[Second]]:
+    """Yields the page's whole seconds (all of them at the end of the result; else all but the last, which may go
+    on in the next page: it is held, or carried when it fills the largest page: from this page's records if they
+    were asked in the tie-breaking order (`ordered`), else from its start)."""
+    whole = seconds if end else seconds[:-1]
+    done = [*done, *whole]
+    state = replace(state, position=state.position + sum(len(second.entries) for second in whole))
+    if end or not seconds:
+        return replace(state, expected=None, wanted=state.page_size, done=end), done
+    last = seconds[-1]
+    if done or len(seconds) > 1:  # the second did not fill the page
+        return replace(state, expected=last.start, wanted=state.page_size), done
+    if asked < largest:  # it filled the page: ask again for as much as the server gives
+        return replace(state, expected=last.start, wanted=LARGEST_PAGE), done
+    kept = tuple(held_back_tail(last.entries)) if ordered else ()
+    carrying = replace(state, expected=last.start, carried=kept, start=state.position, position=state.position + len(kept))
+    return carrying, done
 
 
 def held_back_tail(entries: Sequence[Entry]) -> Sequence[Entry]:
     """The records of a page that ends inside a large second, less its trailing records of one exact changeDate.
 
     Where changeDate is finer than a second, the next page then starts where that exact time starts, so a page
-    boundary never falls inside records that share a time (whose order is not promised). With whole-second times
-    every record shares it, and all are kept: reading by position is then the only way.
+    boundary never falls inside records that share a time. With whole-second times every record shares it, and all
+    are kept: the order of the tie-breaking columns (checked) is what makes positions inside the second hold.
     """
     exact = entries[-1].when
     cut = len(entries)
@@ -1746,25 +1811,89 @@ def check_seam(entries: list[Entry], after: datetime, overlap: bool) -> list[Ent
     return entries
 
 
-def check_page_start(entries: list[Entry], expected: datetime, continuing: bool) -> None:
+def check_page_start(entries: list[Entry], expected: datetime) -> None:
     first = entries[0].second if entries else None
-    if first == expected or (continuing and (first is None or first > expected)):
-        return
-    raise AuditTrailShiftedError(
-        f"a page that should begin with {format_time(expected)} began with {format_time(first) if first else 'nothing'}"
-    )
-
-
-_WARNED_BY_POSITION: set[str] = set()
-
-
-def warn_once_by_position(second: Second, asked: int) -> None:
-    if second.text not in _WARNED_BY_POSITION:
-        _WARNED_BY_POSITION.add(second.text)
-        demisto.info(
-            f"The second {second.text} has more records than the largest page LivePerson returns ({asked}); it is read "
-            "by offset over several pages, which is exact only if LivePerson keeps one order within a second between queries."
+    if first != expected:
+        raise AuditTrailShiftedError(
+            f"a page that should begin with {format_time(expected)} began with {format_time(first) if first else 'nothing'}"
         )
+
+
+def read_seconds(
+    client: AuditTrailClient, plan: FetchPlan, from_day: date, position: int, after: datetime | None
+) -> Iterator[list[Second]]:
+    """The whole seconds of the ascending result of fromDate=`from_day`, from `position` on, lazily: a list of the
+    seconds each page completes (never an empty one), so that callers do their work once per page.
+
+    The driver of `plan_page`/`absorb` (`PagerState` says how pages follow each other): it asks the pages (with the
+    tie-breaking columns the server accepts, `tie_columns`), tells a short page from the end (`read_page`), and says
+    in the log and the instance's health which second could not be read in one order.
+    With `after` (the cursor's last second), the first page checks the seam. Records that appeared or went missing
+    before `position` raise AuditTrailShiftedError.
+    """
+    state = start_pager(position, after, plan.page_size)
+    for _ in range(MAX_PAGES_PER_RUN):
+        if client.out_of_time():
+            raise OutOfTimeError("The run's time budget is spent; the next run goes on.")
+        ask = plan_page(state)
+        asked = client.pages.ask(ask.first)
+        query = plan.query(from_day, asked, ask.offset)
+        if ask.tie_break:
+            query = ordered_by(query, tie_columns(client, query))
+        records, end = read_page(client, query)
+        before = state
+        state, seconds = absorb(state, make_entries(records), end, asked, client.pages.ask(LARGEST_PAGE))
+        if state.doubtful is not None and state.doubtful != before.doubtful:
+            say_not_exact(state.doubtful, query.order_by)
+        if seconds:
+            yield seconds
+        if state.done:
+            return
+    raise OutOfTimeError(f"The run read {MAX_PAGES_PER_RUN} pages, its limit; the next run goes on.")
+
+
+def ordered_by(query: AuditQuery, columns: tuple[str, ...]) -> AuditQuery:
+    """`query` in ascending changeTimestamp, then `columns`."""
+    order = ("changeTimestamp", *columns)
+    return replace(query, order_by=order, order_direction=("ASC",) * len(order))
+
+
+def tie_columns(client: AuditTrailClient, query: AuditQuery) -> tuple[str, ...]:
+    """The tie-breaking columns the Audit Trail accepts, learned the first time a second needs them.
+
+    Each column not judged yet is asked after the ones accepted (one small page): a refusal is checked against the
+    same query without that column, and only when that one is accepted is the column dropped, and remembered
+    (`TieOrderLearner`). Where the client knows that orderBy takes a single column, none is asked.
+    """
+    ties = client.ties
+    if not orders_by_several_columns(client):
+        return ()
+    for column in ties.unjudged():
+        trial = replace(query, first=MIN_PAGE_SIZE)
+        try:
+            client.query_audit(ordered_by(trial, (*ties.accepted, column)))
+        except QueryRefusedError as refused:
+            client.query_audit(ordered_by(trial, ties.accepted))  # refused too: not the column's doing
+            ties.judge(column, accepted=False, why=short_reason(refused))
+        else:
+            ties.judge(column, accepted=True)
+    return ties.accepted
+
+
+def orders_by_several_columns(client: AuditTrailClient) -> bool:
+    """False when the client learned that orderBy takes one value (issue 20's schema step): `order_columns_allowed`."""
+    return bool(getattr(client, "order_columns_allowed", True))
+
+
+def say_not_exact(second: datetime, order: tuple[str, ...]) -> None:
+    """Says in the log and the instance's health which second could not be read exactly."""
+    message = (
+        f"The second {format_time(second)} has more records than the largest page LivePerson returns, and two reads of it "
+        f"gave its records in different orders (orderBy {', '.join(order)}): it is read by position over several pages, "
+        "so one of its records may be delivered twice and another not at all."
+    )
+    demisto.error(message)
+    demisto.updateModuleHealth(message, is_error=True)
 
 
 def open_reader(client: AuditTrailClient, plan: FetchPlan, cursor: Cursor) -> Iterator[list[Second]] | None:

@@ -156,17 +156,21 @@ def collected_up_to(events: list[dict[str, Any]]) -> str:
     return f"collected up to {newest[:19].replace('T', ' ')} UTC"
 
 
-def found_hosts(state: Path) -> str:
-    """The hosts the instance found through the Domain API (from its integration context), in words."""
-    context = (
-        json.loads((state / "integration_context.json").read_text()) if (state / "integration_context.json").exists() else {}
-    )
+def integration_context(state: Path) -> dict[str, Any]:
+    path = state / "integration_context.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def found_hosts(state: Path, before: dict[str, Any]) -> str:
+    """The hosts the Domain API gave in this run, in words: the entries of the integration context the run wrote
+    (`before` is the context as the run found it), never what an earlier run left in the cache."""
+    context = integration_context(state)
     hosts = [
         f"{label} at {entry['value']}"
         for label, key in (("Audit Trail", "audit_host"), ("Sentinel", "sentinel_host"))
-        if isinstance(entry := context.get(key), dict) and entry.get("value")
+        if isinstance(entry := context.get(key), dict) and entry.get("value") and entry != before.get(key)
     ]
-    return "the Domain API found " + " and ".join(hosts) if hosts else "no host found through the Domain API"
+    return "the Domain API found " + " and ".join(hosts) if hosts else "no host found through the Domain API in this run"
 
 
 # ------------------------------------------------------------------ the demo
@@ -218,7 +222,7 @@ def demo(arguments: argparse.Namespace) -> int:
         print(f"test-module: {platform_run.readable(outcome.results[-1]) if outcome.results else outcome.error}")
         if not outcome.ok or outcome.results[-1] != "ok":
             return 1
-        print(f"  ({found_hosts(state)})\n")
+        print(f"  ({found_hosts(state, {})})\n")
 
         print(
             "Each cycle is one scheduled fetch-events run (every minute on the platform). Before each of the first "
@@ -292,11 +296,12 @@ def run(arguments: argparse.Namespace) -> int:
                 "account_id=... client_id=... client_secret=..."
             )
             return 1
+    context_before = integration_context(state)
     outcome = platform_run.run_command(state, arguments.command, platform_run.parse_args(arguments.args))
     for entry in outcome.results:
         print(platform_run.readable(entry))
     status = "ok" if outcome.ok else "error"
-    where = found_hosts(state) if arguments.command == "test-module" else collected_up_to(delivered_events(state))
+    where = found_hosts(state, context_before) if arguments.command == "test-module" else collected_up_to(delivered_events(state))
     print(f"[{arguments.command}: {status}, {outcome.events_sent} events sent, {outcome.seconds:.2f} s; {where}]")
     return 0 if outcome.ok else 1
 

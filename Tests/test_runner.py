@@ -251,3 +251,40 @@ def test_the_readme_runs_the_tools_through_the_one_entry_point() -> None:
     text = (ROOT / "README.md").read_text()
     assert not re.findall(r"python3? -m Tests\.(?!soak\b)\w+", text)
     assert "python3 -m Tests soak --conditions" in text
+
+
+# ------------------------------------------------------------------ LivePerson down
+
+
+def test_with_liveperson_down_the_commands_name_the_host_and_setting_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    Given an instance that worked against the fake LivePerson (hosts and token cached), and the fake then stopped
+    When test-module and fetch-events run
+    Then each fails naming the host it could not reach and the setting to check, never the platform library's
+    "server URL parameter" (a setting this integration does not have), without pausing to retry a connection that
+    nothing answers; and test-module's summary reports no host, as this run's lookup found none
+    """
+    from Tests import platform_run  # noqa: PLC0415
+    from Tests.fake_liveperson import FakeLivePerson  # noqa: PLC0415
+
+    for name in runner.SETTINGS_FROM_ENV:
+        monkeypatch.delenv(f"LIVEPERSON_{name.upper()}", raising=False)
+    monkeypatch.setenv("PLATFORM_VIRTUAL_TIME", "1")  # a pause moves the instance's clock: counted, not waited
+    state = tmp_path / "instance"
+    with FakeLivePerson(seed=3) as fake:
+        runner.configure_for_fake(state, fake)
+        host = fake.url.removeprefix("https://")
+        assert runner.main(["run", "--state", str(state), "test-module"]) == 0
+        assert f"the Domain API found Audit Trail at {host}" in capsys.readouterr().out
+    assert runner.main(["run", "--state", str(state), "test-module"]) == 1
+    out = capsys.readouterr().out
+    assert f'Domain API lookup failed: Could not reach {host} (connection refused): check "Domain API URL"' in out
+    assert "no host found through the Domain API in this run" in out
+    assert "Audit Trail at" not in out
+    outcome = platform_run.run_command(state, "fetch-events")
+    assert outcome.error is not None
+    assert f'Could not reach {host} (connection refused): check "Domain API URL"' in outcome.error
+    assert "server URL parameter" not in outcome.error
+    assert outcome.virtual_seconds == 0

@@ -864,11 +864,13 @@ class AuditTrailClient(BaseClient):
                 if is_tls_or_proxy_failure(error):  # the certificate or proxy settings must change: retrying cannot help
                     raise ConnectionFailedError(f"Could not connect to {host}: {short_reason(error)}") from error
                 retry = retry_connection_errors and self._policy.retry_connection_errors
-                if is_unresolvable_host(error) or not retry:  # a host name that does not resolve will not soon either
-                    raise ConnectionFailedError(
-                        f"Could not reach {host} ({connection_problem(error, self._policy.timeout)}): {self._what_to_check(host)}"
-                    ) from error
-                problem, response = f"network failure ({short_reason(error)})", None
+                reason = connection_problem(error, self._policy.timeout)
+                # No connection at all (a name that does not resolve, a refused or unanswered connection): the host is
+                # down or wrong, and pausing within this run will not change that; the next scheduled run tries again.
+                if not retry or not connected(error):
+                    raise ConnectionFailedError(f"Could not reach {host} ({reason}): {self._what_to_check(host)}") from error
+                # Never the platform library's text: it speaks of a "server URL parameter" this integration does not have.
+                problem, response = f"network failure at {host} ({reason}; {self._what_to_check(host)[:-1]})", None
             else:
                 if response.status_code != 429 and response.status_code < 500:
                     return response
@@ -1038,6 +1040,17 @@ def is_tls_or_proxy_failure(error: Exception) -> bool:
 
 def is_unresolvable_host(error: Exception) -> bool:
     return any(sign in str(cause) for cause in _causes(error) for sign in UNRESOLVABLE_HOST_SIGNS)
+
+
+def connected(error: Exception) -> bool:
+    """Whether the failed request had reached the host (the answer broke: reset, read timeout), rather than never
+    connecting (a name that does not resolve, a connection refused or not answered in time)."""
+    if is_unresolvable_host(error):
+        return False
+    causes = _causes(error)
+    if any(isinstance(cause, requests.exceptions.ConnectTimeout | ConnectionRefusedError) for cause in causes):
+        return False
+    return "refused" not in " ".join(str(cause) for cause in causes).lower()
 
 
 def connection_problem(error: Exception, timeout: float) -> str:

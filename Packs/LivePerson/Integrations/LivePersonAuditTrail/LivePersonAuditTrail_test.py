@@ -1672,16 +1672,45 @@ def test_scheduled_runs_still_retry_what_test_module_tries_once(
     platform: Platform, api: AuditBackend, requests_mock: Any
 ) -> None:
     """
-    Given a Domain API that refuses connections
+    Given a Domain API whose connections break before the answer (reset by the peer)
     When a fetch (not test-module) resolves the host
-    Then it retries after LivePerson's advised pauses with the long timeout, and says the next run resumes
+    Then it retries after LivePerson's advised pauses with the long timeout, and says which host failed, how, what
+    to check, and that the next run resumes, never in the platform library's words
     """
-    requests_mock.get(DOMAIN_URL, exc=requests.exceptions.ConnectionError("[Errno 111] Connection refused"))
+    requests_mock.get(DOMAIN_URL, exc=requests.exceptions.ConnectionError("Connection reset by peer"))
     client = make_client()
-    with pytest.raises(lp.TransientError, match="next run resumes"):
+    with pytest.raises(lp.TransientError, match="next run resumes") as failure:
         client.resolver.audit_host()
     assert client._clock.pauses == [5, 10, 15]  # type: ignore[attr-defined]
     assert {r.timeout for r in requests_mock.request_history} == {lp.REQUEST_TIMEOUT_SECONDS}
+    assert 'network failure at api.liveperson.net (connection reset; check "Domain API URL"' in str(failure.value)
+    assert "server URL parameter" not in str(failure.value)
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        (requests.exceptions.ConnectionError("[Errno 111] Connection refused"), "connection refused"),
+        (requests.exceptions.ConnectTimeout("timed out"), "no answer within 30 s"),
+        (requests.exceptions.ConnectionError("Failed to resolve 'api.liveperson.net'"), "host name not found"),
+    ],
+)
+def test_a_host_that_cannot_be_connected_to_fails_the_run_at_once(
+    platform: Platform, api: AuditBackend, requests_mock: Any, failure: Exception, reason: str
+) -> None:
+    """
+    Given a Domain API that refuses connections, does not take them in time, or whose name does not resolve
+    When a fetch resolves the host
+    Then it fails at once, without pausing to retry (the next scheduled run tries again), naming the host, the
+    reason and the setting to check
+    """
+    requests_mock.get(DOMAIN_URL, exc=failure)
+    client = make_client()
+    with pytest.raises(lp.ConnectionFailedError) as raised:
+        client.resolver.audit_host()
+    assert client._clock.pauses == []  # type: ignore[attr-defined]
+    assert str(raised.value).startswith(f'Could not reach api.liveperson.net ({reason}): check "Domain API URL"')
+    assert sum(r.url == DOMAIN_URL for r in requests_mock.request_history) == 1
 
 
 def test_main_error_never_shows_the_secret_or_token(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:

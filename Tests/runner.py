@@ -5,10 +5,12 @@
 
 An instance is a state folder (see Tests/platform_run.py). `run` uses its params.json; `configure` writes it from
 the manifest's defaults and your settings, after checking them the way the integration does (a value it would
-refuse is not saved). A real account needs only account_id, client_id and client_secret; they may also come from
-environment variables LIVEPERSON_ACCOUNT_ID, LIVEPERSON_CLIENT_ID, LIVEPERSON_CLIENT_SECRET (likewise
-LIVEPERSON_AUTH_SERVER_URL, _DOMAIN_API_URL, _FIRST_FETCH, _MAX_FETCH). `ca_bundle=PATH` is the runner's own: the
-instance then trusts that CA (the fake's, say).
+refuse is not saved). A real account needs only account_id and one way in: an API key's app_key, secret,
+access_token and access_token_secret (OAuth 1.0), or client_id and client_secret (OAuth 2.0); they may also come from
+environment variables LIVEPERSON_ACCOUNT_ID, LIVEPERSON_APP_KEY, LIVEPERSON_SECRET, LIVEPERSON_ACCESS_TOKEN,
+LIVEPERSON_ACCESS_TOKEN_SECRET, LIVEPERSON_CLIENT_ID, LIVEPERSON_CLIENT_SECRET (likewise LIVEPERSON_AUTH_SERVER_URL,
+_DOMAIN_API_URL, _FIRST_FETCH, _MAX_FETCH). `ca_bundle=PATH` is the runner's own: the instance then trusts that CA
+(the fake's, say).
 Examples:
 
     python3 -m Tests run configure account_id=12345678 client_id=... client_secret=...
@@ -37,11 +39,22 @@ from Tests import platform_run
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "Packs" / "LivePerson" / "Integrations" / "LivePersonAuditTrail" / "LivePersonAuditTrail.yml"
 SETTLE_SECONDS = 120  # the manifest's default settle delay: records younger than this wait for a later run
-SETTINGS_FROM_ENV = ("auth_server_url", "account_id", "client_id", "client_secret", "domain_api_url", "first_fetch", "max_fetch")
+# The halves of the credentials parameters by the names `configure` takes (their displays in snake case, as the tenant
+# tool names them): an API key's four values, or client credentials.
+CREDENTIAL_HALVES = {
+    "app_key": ("api_key_credentials", "identifier"),
+    "secret": ("api_key_credentials", "password"),
+    "access_token": ("access_token_credentials", "identifier"),
+    "access_token_secret": ("access_token_credentials", "password"),
+    "client_id": ("credentials", "identifier"),
+    "client_secret": ("credentials", "password"),
+}
+CREDENTIAL_PARAMETERS = ("api_key_credentials", "access_token_credentials", "credentials")
+SETTINGS_FROM_ENV = ("auth_server_url", "account_id", *CREDENTIAL_HALVES, "domain_api_url", "first_fetch", "max_fetch")
 DEFAULT_STATE = str(ROOT / ".state" / "local")
 RUN_COMMANDS = ("configure", "test-module", "fetch-events", "liveperson-get-events")
-# Names `configure` takes besides the manifest's parameters: the two halves of `credentials`, and the runner's CA.
-RUNNER_SETTINGS = ("client_id", "client_secret", "ca_bundle")
+# Names `configure` takes besides the manifest's parameters: the halves of the credentials, and the runner's CA.
+RUNNER_SETTINGS = (*CREDENTIAL_HALVES, "ca_bundle")
 
 
 class ConfigurationError(Exception):
@@ -77,12 +90,13 @@ def check_settings(params: dict[str, Any]) -> None:
 
 def configure(state: Path, settings: dict[str, Any]) -> dict[str, Any]:
     """Writes params.json: the manifest's defaults, what was saved before, then the given settings, once they pass the
-    integration's own checks (client_id/secret form the credentials; ca_bundle is copied to the state as ca.pem)."""
+    integration's own checks (the halves of CREDENTIAL_HALVES form the credentials; ca_bundle is copied to the state as
+    ca.pem)."""
     settings = dict(settings)
     names = [parameter["name"] for parameter in manifest_parameters()]
     unknown = sorted(set(settings) - set(names) - set(RUNNER_SETTINGS))
     if unknown:
-        known = ", ".join(name for name in [*names, *RUNNER_SETTINGS] if name != "credentials")
+        known = ", ".join(name for name in [*names, *RUNNER_SETTINGS] if name not in CREDENTIAL_PARAMETERS)
         raise ConfigurationError(f"Unknown setting {', '.join(unknown)}: the settings are {known}.")
     ca_bundle = settings.pop("ca_bundle", None)
     if ca_bundle is not None and not Path(ca_bundle).is_file():
@@ -92,13 +106,9 @@ def configure(state: Path, settings: dict[str, Any]) -> dict[str, Any]:
     for key in SETTINGS_FROM_ENV:
         if os.environ.get(f"LIVEPERSON_{key.upper()}"):
             settings.setdefault(key, os.environ[f"LIVEPERSON_{key.upper()}"])
-    credentials = dict(params.get("credentials") or {})
-    if "client_id" in settings:
-        credentials["identifier"] = settings.pop("client_id")
-    if "client_secret" in settings:
-        credentials["password"] = settings.pop("client_secret")
-    if credentials:
-        params["credentials"] = credentials
+    for key, (name, half) in CREDENTIAL_HALVES.items():
+        if key in settings:
+            params[name] = {**(params.get(name) or {}), half: settings.pop(key)}
     params.update(settings)
     check_settings(params)
     state.mkdir(parents=True, exist_ok=True)
@@ -283,7 +293,7 @@ def run(arguments: argparse.Namespace) -> int:
         except ConfigurationError as error:
             print(f"configure: {error} Nothing was saved.")
             return 1
-        shown = {key: ("<set>" if key == "credentials" else value) for key, value in params.items()}
+        shown = {key: ("<set>" if key in CREDENTIAL_PARAMETERS else value) for key, value in params.items()}
         print(json.dumps(shown, indent=1, sort_keys=True))
         return 0
     if not (state / "params.json").exists():

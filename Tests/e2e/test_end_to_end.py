@@ -174,7 +174,7 @@ def test_fault_then_recovery(fake: FakeLivePerson, instance: Path, fault: dict, 
     if not run_succeeds:
         assert outcome.error and "Failed to execute fetch-events" in outcome.error
     if kind == "status" and fault.get("code") == 403:
-        assert "Audit Trail read permission" in str(outcome.error)
+        assert "does not document which API permission" in str(outcome.error)
     drain(instance)
     assert_exactly_once(fake, instance)
 
@@ -253,7 +253,7 @@ def test_wrong_secret_and_wrong_account_get_clear_messages(fake: FakeLivePerson,
     params["credentials"]["password"] = "wrong-secret-value-xyz"
     (instance / "params.json").write_text(json.dumps(params))
     answer = platform_run.run_command(instance, "test-module").results[-1]
-    assert answer.startswith("Authentication (Sentinel token) failed") and '"Client secret"' in answer
+    assert answer.startswith("Authentication (Sentinel token, OAuth 2.0) failed") and '"Client secret"' in answer
     assert "wrong-secret-value-xyz" not in (instance / "log.txt").read_text() + answer
     params["credentials"]["password"] = fake.client_secret
     params["account_id"] = "87654321"

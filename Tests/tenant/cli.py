@@ -147,6 +147,9 @@ def _with_secrets(session: Session, values: dict[str, Any]) -> dict[str, Any]:
     for parameter in session.manifest.settable():
         if not parameter.is_secret or not (parameter.required or parameter.name in values):
             continue
+        if parameter.type == CREDENTIALS and not values.get(parameter.name, {}).get("identifier"):
+            values[parameter.name] = {"identifier": ""}  # cleared (the other way in is used): no secret to ask for
+            continue
         secret = read_secret(parameter, session.environment, session.prompt)
         session.keep_out_of_messages(secret)
         if parameter.type == CREDENTIALS:

@@ -102,6 +102,8 @@ def instance_body(
         if parameter.get("name") in values:
             item["value"] = _parameter_value(parameter, values[parameter["name"]], updating=bool(existing))
             item["hasvalue"] = True
+        elif parameter.get("type") == CREDENTIALS:  # not used (the other way in): empty, in the credentials' shape
+            item["value"] = _parameter_value(parameter, {}, updating=bool(existing))
         elif parameter.get("defaultValue") not in (None, ""):
             item["value"] = parameter["defaultValue"]
         data.append(item)

@@ -331,6 +331,11 @@ def missing_required(manifest: Manifest, values: Mapping[str, Any]) -> list[str]
         if not present:
             key = parameter.identifier_key or parameter.name
             problems.append(f"missing required parameter {key} ({parameter.display})")
+    credentials = [parameter for parameter in manifest.settable() if parameter.type == CREDENTIALS]
+    if credentials and not any(_has_value(parameter, values.get(parameter.name)) for parameter in credentials):
+        # Each is optional where the integration takes one of several ways in; with none there is no way in at all.
+        named = ", ".join(f"{parameter.identifier_key} ({parameter.display})" for parameter in credentials)
+        problems.append(f"missing credentials: give one way in, of {named}")
     return problems
 
 

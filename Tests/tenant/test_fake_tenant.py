@@ -118,8 +118,10 @@ def test_a_stored_secret_satisfies_a_blank_password(configuration: dict, good_da
     """
     Given an update whose credentials carry no password
     When the fake checks it against an instance that stored one
-    Then the required credentials are satisfied; without a stored one they are not
+    Then required credentials are satisfied; without a stored one they are not
     """
+    configuration = copy.deepcopy(configuration)
+    next(item for item in configuration["configuration"] if item["name"] == "credentials")["required"] = True
     blank = with_item(
         good_data, "credentials", value={"credential": "", "identifier": "a", "password": "", "passwordChanged": False}
     )

@@ -74,13 +74,14 @@ def test_the_fake_tenant_accepts_the_document(manifest: Manifest, configuration:
     """
     Given an instance document built for the required parameters only
     When the fake tenant's body checks run on it
-    Then they find nothing wrong; without the client ID they name it
+    Then they find nothing wrong, and the credentials of the way in not used are sent empty, in their shape
     """
     body = instance_body(configuration, "lp1", typed(manifest, account_id="123", client_id="app"))
     assert fake_tenant.data_problems(configuration, body["data"], {}) == []
-    credentials = by_name(body)["credentials"]
-    credentials["value"]["identifier"] = ""
-    assert fake_tenant.data_problems(configuration, body["data"], {}) == ["credentials is required"]
+    empty = {"credential": "", "identifier": "", "password": "", "passwordChanged": False}
+    assert by_name(body)["api_key_credentials"]["value"] == empty
+    assert by_name(body)["access_token_credentials"]["value"] == empty
+    assert by_name(body)["credentials"]["value"]["identifier"] == "app"
 
 
 def test_an_update_keeps_the_instance_id_and_version_and_replaces_the_secret(manifest: Manifest, configuration: dict) -> None:

@@ -82,16 +82,28 @@ def test_parameters_are_read_from_the_manifest(manifest: Manifest) -> None:
     assert manifest.commands == tuple(command["name"] for command in document["script"]["commands"])
 
 
-def test_credentials_keys_and_secret_variable_come_from_the_displays(manifest: Manifest) -> None:
+@pytest.mark.parametrize(
+    ("name", "key", "variable"),
+    [
+        ("api_key_credentials", "app_key", "LIVEPERSON_SECRET"),
+        ("access_token_credentials", "access_token", "LIVEPERSON_ACCESS_TOKEN_SECRET"),
+        ("credentials", "client_id", "LIVEPERSON_CLIENT_SECRET"),
+    ],
+)
+def test_credentials_keys_and_secret_variable_come_from_the_displays(
+    manifest: Manifest, name: str, key: str, variable: str
+) -> None:
     """
-    Given the credentials parameter (display "Client ID", password display "Client secret")
+    Given each credentials parameter (App key / Secret, Access token / Access token secret, Client ID / Client secret)
     When its keys are derived
-    Then the identifier is typed as client_id, and the secret comes from LIVEPERSON_CLIENT_SECRET
+    Then the identifier is typed under its display in snake case, and the secret comes from the variable named after
+    the password's display
     """
-    credentials = next(parameter for parameter in manifest.parameters if parameter.type == 9)
-    assert credentials.identifier_key == "client_id"
-    assert credentials.secret_variable == "LIVEPERSON_CLIENT_SECRET"
-    assert check_values(manifest, {"client_id": "my-app"}) == {credentials.name: {"identifier": "my-app"}}
+    credentials = manifest.parameter(name)
+    assert credentials is not None and credentials.type == 9
+    assert credentials.identifier_key == key
+    assert credentials.secret_variable == variable
+    assert check_values(manifest, {key: "my-app"}) == {name: {"identifier": "my-app"}}
 
 
 def test_required_flags_are_read_from_the_manifest_not_hard_coded(tmp_path: Path) -> None:
@@ -301,15 +313,13 @@ def test_missing_required_parameters_are_named(manifest: Manifest) -> None:
     """
     Given no values at all
     When the required parameters are checked
-    Then the account ID and the client ID are missing; the Sentinel host is not (the manifest gives it a default)
+    Then the account ID and a way in are missing (any one of the credentials, none required alone); the Sentinel host
+    is not (the manifest gives it a default)
     """
-    assert missing_required(manifest, {}) == [
-        "missing required parameter account_id (Account ID)",
-        "missing required parameter client_id (Client ID)",
-    ]
-    assert missing_required(manifest, {"account_id": "1", "credentials": {"identifier": ""}}) == [
-        "missing required parameter client_id (Client ID)"
-    ]
+    no_way_in = "missing credentials: give one way in, of app_key (App key), access_token (Access token), client_id (Client ID)"
+    assert missing_required(manifest, {}) == ["missing required parameter account_id (Account ID)", no_way_in]
+    assert missing_required(manifest, {"account_id": "1", "credentials": {"identifier": ""}}) == [no_way_in]
+    assert missing_required(manifest, {"account_id": "1", "api_key_credentials": {"identifier": "key"}}) == []
 
 
 def test_the_secret_comes_from_the_environment_then_the_prompt(manifest: Manifest) -> None:

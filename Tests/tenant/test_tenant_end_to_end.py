@@ -116,14 +116,14 @@ def test_configure_refuses_bad_values_before_sending_anything(tool: Any, tenant:
 
 def test_configure_names_missing_required_parameters(tool: Any, tenant: FakeTenant, uploaded: None) -> None:
     """
-    Given a new instance without the account ID or the client ID
+    Given a new instance without the account ID or any credentials
     When configure runs
-    Then both are named and nothing is saved
+    Then both are named (the credentials as the ways in to choose from) and nothing is saved
     """
     outcome = tool("configure", "--name", NAME, "lpa=true")
     assert outcome.code == 1
     assert "missing required parameter account_id (Account ID)" in outcome.err
-    assert "missing required parameter client_id (Client ID)" in outcome.err
+    assert "missing credentials: give one way in, of app_key (App key), access_token (Access token), client_id" in outcome.err
     assert saved_bodies(tenant) == []
 
 
@@ -210,7 +210,7 @@ def test_test_names_the_failing_stage(tool: Any, uploaded: None, endpoints: list
     assert tool("configure", "--name", NAME, *endpoints, LIVEPERSON_CLIENT_SECRET="wrong-secret-9").code == 0
     outcome = tool("test", NAME)
     assert outcome.code == 1
-    assert "failing stage: Authentication (Sentinel token)" in outcome.out
+    assert "failing stage: Authentication (Sentinel token, OAuth 2.0)" in outcome.out
     assert "refused the API key (401)" in outcome.out and "LivePerson Sentinel at" in outcome.out
     assert "wrong-secret-9" not in outcome.text and liveperson.client_secret not in outcome.text
 
@@ -366,7 +366,7 @@ def test_the_demo_runs_every_step(capsys: pytest.CaptureFixture[str]) -> None:
         "test LivePerson_Audit_Trail_demo: success",
         "LivePerson Audit Trail events (5)",
         "fetching events: on",
-        "failing stage: Authentication (Sentinel token)",
+        "failing stage: Authentication (Sentinel token, OAuth 2.0)",
         "demo: every step answered as expected",
     ):
         assert expected in out

@@ -1,27 +1,30 @@
 """LivePerson Audit Trail: collects the LivePerson Conversational Cloud Audit Trail into Cortex XSIAM.
 
-Read top to bottom: constants, errors, settings, the integration-context cache, the Domain API resolver, the
-OAuth2 token provider, the GraphQL query builder, the page-size learner, the client, records (entries: fingerprint,
-time, event line), the key sketch, the cursor (the last-run state), the fetch loop (whole seconds, reconcile, the run),
-the commands (with `SendInFlight`, which sends and saves) and main. The Cursor's docstring is the one explanation of
-how the collector stays exact.
+Read top to bottom: constants, errors, settings, the integration-context cache, the Domain API resolver,
+authentication (an API key's OAuth 1.0 signature, or an OAuth 2.0 Sentinel token), the GraphQL query builder, the
+page-size learner, the client, records (entries: fingerprint, time, event line), the key sketch, the cursor (the
+last-run state), the fetch loop (whole seconds, reconcile, the run), the commands (with `SendInFlight`, which sends
+and saves) and main. The Cursor's docstring is the one explanation of how the collector stays exact.
 """
 
 import base64
 import binascii
 import concurrent.futures
 import contextlib
+import email.utils
 import functools
 import hashlib
+import hmac
 import itertools
 import json
 import re
+import secrets
 import struct
 import sys
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -38,6 +41,13 @@ VENDOR = "liveperson"
 PRODUCT = "liveengage"
 INTEGRATION_NAME = "LivePerson Audit Trail"
 SENTINEL_SETTING = "Authorization server (Sentinel) host"
+# The two ways in (Settings.auth_method): an API key made in Conversational Cloud, whose four values sign each request
+# (OAuth 1.0, RFC 5849), or a registered application's client credentials, exchanged at Sentinel for a bearer (OAuth 2.0).
+AUTH_API_KEY = "api_key"
+AUTH_CLIENT_CREDENTIALS = "client_credentials"
+AUTH_METHOD_NAMES = {AUTH_API_KEY: "API key, OAuth 1.0", AUTH_CLIENT_CREDENTIALS: "Sentinel token, OAuth 2.0"}
+API_KEY_SETTINGS = ("App key", "Secret", "Access token", "Access token secret")
+CLIENT_CREDENTIALS_SETTINGS = ("Client ID", "Client secret")
 AUDIT_SERVICE = "accountConfigReadOnly"
 SENTINEL_SERVICE = "sentinel"
 # The Domain API services the collector looks up, and the integration-context key each one's host is cached under.
@@ -103,6 +113,9 @@ GET_EVENTS_ARGUMENTS = ("should_push_events", "limit", "start_time", "end_time")
 DOMAIN_CACHE_SECONDS = 4 * 60 * 60  # the account-to-host mapping changes rarely
 TOKEN_RENEW_MARGIN_SECONDS = 60
 DEFAULT_TOKEN_LIFETIME_SECONDS = 3600
+# An OAuth 1.0 signature carries the time it was made: past this difference from LivePerson's clock (its Date header),
+# a refused signature is said to be likely the engine's clock. LivePerson does not document its own tolerance.
+CLOCK_SKEW_HINT_SECONDS = 60
 REQUEST_TIMEOUT_SECONDS = 30
 TEST_TIMEOUT_SECONDS = 10  # test-module tries each call once and answers while the user waits
 # LivePerson's retry policy: 5xx three times after about 5, 10 and 15 s; 429 after at least 1 s, smoothing traffic.
@@ -195,15 +208,28 @@ class AuditFilters:
 
 
 @dataclass(frozen=True)
+class ApiKey:
+    """An API key made in Conversational Cloud (Campaign Builder > Data Sources > API): the OAuth 1.0 consumer (app key
+    and secret) and token (access token and its secret) that sign each request."""
+
+    app_key: str = field(repr=False)
+    secret: str = field(repr=False)
+    access_token: str = field(repr=False)
+    access_token_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     """The instance settings, validated once: every later step can trust them.
 
-    `sentinel_host` None means "find it": the account's sentinel service, through the Domain API.
+    `auth_method` says which way in the instance uses: AUTH_API_KEY (then `api_key` is set and the client credentials
+    are empty) or AUTH_CLIENT_CREDENTIALS (the other way round). `sentinel_host` None means "find it": the account's
+    sentinel service, through the Domain API; an API key never uses Sentinel.
     """
 
     account_id: str
-    client_id: str
-    client_secret: str = field(repr=False)
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
     sentinel_host: str | None = None
     domain_api_url: str = DEFAULT_DOMAIN_API_URL
     verify: bool = True
@@ -214,15 +240,32 @@ class Settings:
     page_size: int = DEFAULT_PAGE_SIZE
     settle_seconds: int = DEFAULT_SETTLE_SECONDS
     filters: AuditFilters = AuditFilters()
+    auth_method: str = AUTH_CLIENT_CREDENTIALS
+    api_key: ApiKey | None = None
+
+    def __post_init__(self) -> None:
+        client_credentials = bool(self.client_id and self.client_secret)
+        if self.auth_method == AUTH_API_KEY and (self.api_key is None or client_credentials):
+            raise ValueError("Settings: an API key instance needs api_key and no client credentials")
+        if self.auth_method == AUTH_CLIENT_CREDENTIALS and (self.api_key is not None or not client_credentials):
+            raise ValueError("Settings: a client credentials instance needs client_id and client_secret and no api_key")
+
+    @property
+    def auth_name(self) -> str:
+        """The way in, as test-module and the docs name it: "API key, OAuth 1.0" or "Sentinel token, OAuth 2.0"."""
+        return AUTH_METHOD_NAMES[self.auth_method]
 
     @classmethod
     def from_params(cls, params: dict[str, Any], now: datetime | None = None) -> "Settings":
         now = now or utc_now()
-        credentials = credentials_param(params)
+        account_id = parse_account_id(params.get("account_id"))  # named first: a new instance misses it first
+        auth_method, client_id, client_secret, api_key = parse_auth(params)
         return cls(
-            account_id=parse_account_id(params.get("account_id")),
-            client_id=parse_required_text(credentials.get("identifier"), "Client ID"),
-            client_secret=parse_required_text(credentials.get("password"), "Client secret"),
+            account_id=account_id,
+            auth_method=auth_method,
+            client_id=client_id,
+            client_secret=client_secret,
+            api_key=api_key,
             sentinel_host=parse_optional_host(params.get("auth_server_url"), SENTINEL_SETTING),
             domain_api_url=parse_https_url(params.get("domain_api_url") or DEFAULT_DOMAIN_API_URL, "Domain API URL"),
             verify=not parse_bool(params.get("insecure"), "Trust any certificate (not secure)", False),
@@ -247,10 +290,62 @@ class Settings:
         )
 
 
-def credentials_param(params: dict[str, Any]) -> dict[str, Any]:
-    """The credentials parameter (type 9): {"identifier": client id, "password": client secret}."""
-    credentials = params.get("credentials")
+def credentials_param(params: dict[str, Any], name: str = "credentials") -> dict[str, Any]:
+    """A credentials parameter (type 9) as {"identifier": ..., "password": ...}: `credentials` (Client ID / Client
+    secret), `api_key_credentials` (App key / Secret) or `access_token_credentials` (Access token / Access token secret)."""
+    credentials = params.get(name)
     return credentials if isinstance(credentials, dict) else {}
+
+
+def secret_values(params: dict[str, Any]) -> list[str]:
+    """Every credential value the instance holds (both halves of each credentials parameter), to redact from messages."""
+    names = ("credentials", "api_key_credentials", "access_token_credentials")
+    values = [credentials_param(params, name).get(half) for name in names for half in ("identifier", "password")]
+    return [value.strip() for value in values if isinstance(value, str) and value.strip()]
+
+
+def _quoted(names: Iterable[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def parse_auth(params: dict[str, Any]) -> tuple[str, str, str, ApiKey | None]:
+    """Which way in the instance uses, from whichever set of credentials is filled in: (auth_method, client ID,
+    client secret, API key). Both sets, part of a set, or neither is refused, naming the settings."""
+    client = credentials_param(params, "credentials")
+    key, token = credentials_param(params, "api_key_credentials"), credentials_param(params, "access_token_credentials")
+    api_values = dict(
+        zip(
+            API_KEY_SETTINGS,
+            (key.get("identifier"), key.get("password"), token.get("identifier"), token.get("password")),
+            strict=True,
+        )
+    )
+    client_values = dict(zip(CLIENT_CREDENTIALS_SETTINGS, (client.get("identifier"), client.get("password")), strict=True))
+    api_given = [name for name, value in api_values.items() if not _is_blank(value)]
+    client_given = [name for name, value in client_values.items() if not _is_blank(value)]
+    if api_given and client_given:
+        raise SettingError(
+            f"Both an API key ({_quoted(api_given)}) and client credentials ({_quoted(client_given)}) are filled in: "
+            f"use one way in. Clear {_quoted(CLIENT_CREDENTIALS_SETTINGS)} to use the API key (OAuth 1.0), or "
+            f"{_quoted(API_KEY_SETTINGS)} to use the client credentials (OAuth 2.0)."
+        )
+    if api_given:
+        for name, value in api_values.items():
+            if _is_blank(value) or not isinstance(value, str):
+                raise SettingError(
+                    f'"{name}" is empty: an API key is four values, {_quoted(API_KEY_SETTINGS)}; fill in all four '
+                    "as Conversational Cloud showed them when the key was made."
+                )
+        app_key, secret, access_token, access_token_secret = (str(value).strip() for value in api_values.values())
+        return AUTH_API_KEY, "", "", ApiKey(app_key, secret, access_token, access_token_secret)
+    if not client_given:
+        raise SettingError(
+            f"No credentials: fill in either an API key ({_quoted(API_KEY_SETTINGS)}) or the client credentials of "
+            f"a registered application ({_quoted(CLIENT_CREDENTIALS_SETTINGS)})."
+        )
+    client_id = parse_required_text(client_values["Client ID"], "Client ID")
+    client_secret = parse_required_text(client_values["Client secret"], "Client secret")
+    return AUTH_CLIENT_CREDENTIALS, client_id, client_secret, None
 
 
 def _is_blank(value: Any) -> bool:
@@ -547,7 +642,130 @@ class DomainResolver:
         return host
 
 
-""" OAUTH2 TOKEN PROVIDER """
+""" AUTHENTICATION """
+
+# One thing authorises an Audit Trail request, chosen from Settings.auth_method by `make_authorizer`:
+#   - an API key: `ApiKeySigner` signs each attempt afresh with OAuth 1.0 HMAC-SHA1 (RFC 5849), written here because
+#     the platform's image has no OAuth library; Sentinel is never asked.
+#   - client credentials: `TokenProvider` gets a bearer from Sentinel (OAuth 2.0) and caches it.
+# Both give the client the same four things: `name` (what test-module says), `auth()` (a requests auth object for the
+# next request: requests calls it on every attempt), `after_refusal()` (before the one retry a 401 gets) and
+# `refused(response)` (the error when the retry is refused too).
+
+
+def scope_hash(secret: str, *public: str) -> str:
+    """A keyed hash of a secret for a cache scope: HMAC-SHA256 keyed with the secret over the scope's public parts.
+
+    A changed secret changes the scope at once (a token made with the old one is never used again), while the
+    integration context holds neither the secret nor a plain hash of it that could be looked up."""
+    return hmac.new(secret.encode(), "|".join(public).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def oauth_encode(value: str) -> str:
+    """RFC 5849 section 3.6: the UTF-8 bytes, each but ALPHA, DIGIT, "-", ".", "_" and "~" as %XX (upper case hex)."""
+    return urllib.parse.quote(value, safe="-._~")
+
+
+def base_string_uri(url: str) -> str:
+    """RFC 5849 section 3.4.1.2: scheme and host in lower case, the port only when not the scheme's default, the path;
+    no query, no fragment."""
+    parts = urllib.parse.urlsplit(url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal keeps its brackets
+    default_port = {"http": 80, "https": 443}.get(scheme)
+    port = f":{parts.port}" if parts.port is not None and parts.port != default_port else ""
+    return f"{scheme}://{host}{port}{parts.path or '/'}"
+
+
+def signature_base_string(method: str, url: str, oauth_params: dict[str, str]) -> str:
+    """RFC 5849 section 3.4.1: the method, the base string URI and the normalised parameters (the URL's query and the
+    oauth_ protocol parameters; the JSON body is not form-encoded, so it is not signed), each percent-encoded."""
+    query = urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query, keep_blank_values=True)
+    pairs = sorted((oauth_encode(name), oauth_encode(value)) for name, value in [*query, *oauth_params.items()])
+    normalized = "&".join(f"{name}={value}" for name, value in pairs)
+    return "&".join(oauth_encode(part) for part in (method.upper(), base_string_uri(url), normalized))
+
+
+def hmac_sha1_signature(base_string: str, consumer_secret: str, token_secret: str) -> str:
+    """RFC 5849 section 3.4.2: HMAC-SHA1 keyed with both secrets, each percent-encoded, joined by "&"; in base64."""
+    key = f"{oauth_encode(consumer_secret)}&{oauth_encode(token_secret)}"
+    digest = hmac.new(key.encode(), base_string.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+class ApiKeySigner(requests.auth.AuthBase):
+    """Signs each request with the API key (OAuth 1.0, HMAC-SHA1, RFC 5849) in an `Authorization: OAuth ...` header.
+
+    requests calls it as it prepares each attempt, so every attempt, retries included, gets its own nonce and
+    timestamp: LivePerson may refuse a nonce it has seen, or a timestamp far from its clock."""
+
+    name = AUTH_METHOD_NAMES[AUTH_API_KEY]
+
+    def __init__(self, key: ApiKey):
+        self._key = key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self.header(request.method or "GET", request.url or "")
+        return request
+
+    def header(self, method: str, url: str) -> str:
+        oauth_params = {
+            "oauth_consumer_key": self._key.app_key,
+            "oauth_nonce": secrets.token_hex(16),
+            "oauth_signature_method": "HMAC-SHA1",
+            "oauth_timestamp": str(int(time.time())),
+            "oauth_token": self._key.access_token,
+            "oauth_version": "1.0",
+        }
+        base_string = signature_base_string(method, url, oauth_params)
+        oauth_params["oauth_signature"] = hmac_sha1_signature(base_string, self._key.secret, self._key.access_token_secret)
+        return "OAuth " + ", ".join(f'{name}="{oauth_encode(value)}"' for name, value in oauth_params.items())
+
+    def auth(self) -> requests.auth.AuthBase:
+        return self
+
+    def after_refusal(self) -> None:
+        """Nothing to renew: the retry is signed afresh, with a new nonce and the time now."""
+
+    def refused(self, response: requests.Response) -> AuthenticationError:
+        skew = clock_skew(response)
+        if skew is not None and abs(skew) > CLOCK_SKEW_HINT_SECONDS:
+            way = "ahead of" if skew > 0 else "behind"
+            return AuthenticationError(
+                f"LivePerson refused the API key's signature twice (401), and this engine's clock is {abs(skew):.0f} s "
+                f"{way} LivePerson's (the Date of its answer): an OAuth 1.0 signature carries the time it was made, so "
+                "check the engine's clock (its time synchronisation) first, then the four API key values."
+            )
+        unknown = " (its answer had no Date header to compare the engine's clock with)" if skew is None else ""
+        return AuthenticationError(
+            f"LivePerson refused the API key twice (401), each time freshly signed{unknown}: check {_quoted(API_KEY_SETTINGS)} "
+            "(copied whole from Campaign Builder > Data Sources > API), that the key is enabled, and the engine's clock."
+        )
+
+
+def clock_skew(response: requests.Response) -> float | None:
+    """Seconds this engine's clock is ahead of the server's (negative: behind), from the answer's Date header (whole
+    seconds); None when there is no readable Date."""
+    text = response.headers.get("Date", "")
+    try:
+        served = email.utils.parsedate_to_datetime(text) if text else None
+    except (TypeError, ValueError):
+        return None
+    if served is None or served.tzinfo is None:
+        return None
+    return time.time() - served.timestamp()
+
+
+class BearerToken(requests.auth.AuthBase):
+    """An `Authorization: Bearer ...` header (OAuth 2.0)."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
 
 
 def token_lifetime(answer: dict[str, Any], token: str) -> float:
@@ -583,6 +801,7 @@ class TokenProvider:
     """
 
     CACHE_KEY = "access_token"
+    name = AUTH_METHOD_NAMES[AUTH_CLIENT_CREDENTIALS]
 
     def __init__(
         self,
@@ -594,8 +813,10 @@ class TokenProvider:
         self._given_host = settings.sentinel_host
         self._account = urllib.parse.quote(settings.account_id)
         # A token does not depend on which Sentinel host issued it, so a discovered host is left out of the scope:
-        # steady runs then never need the Domain API.
-        self._scope = f"{settings.sentinel_host or SENTINEL_SERVICE}|{settings.account_id}|{settings.client_id}"
+        # steady runs then never need the Domain API. The secret is in it as a keyed hash: a changed secret is seen at
+        # once, not when the token made with the old one expires.
+        public = (settings.sentinel_host or SENTINEL_SERVICE, settings.account_id, settings.client_id)
+        self._scope = "|".join((*public, scope_hash(settings.client_secret, *public)))
         self._form = {
             "client_id": settings.client_id,
             "client_secret": settings.client_secret,
@@ -633,6 +854,31 @@ class TokenProvider:
 
     def _token_url(self, host: str) -> str:
         return f"https://{host}/sentinel/api/v2/account/{self._account}/app/token"
+
+    def auth(self) -> requests.auth.AuthBase:
+        return BearerToken(self.bearer())
+
+    def after_refusal(self) -> None:
+        """The token expired or was revoked: a new one, once."""
+        self.renew()
+
+    def refused(self, response: requests.Response) -> AuthenticationError:
+        return AuthenticationError(
+            "LivePerson refused the access token twice (401), the second one just issued: check that the application "
+            'of "Client ID" is enabled and not revoked.'
+        )
+
+
+Authorizer = ApiKeySigner | TokenProvider
+
+
+def make_authorizer(
+    settings: Settings, cache: ContextCache, resolver: DomainResolver, post_form: Callable[[str, dict[str, str], bool], dict]
+) -> Authorizer:
+    """What authorises the instance's Audit Trail requests, from its settings."""
+    if settings.auth_method == AUTH_API_KEY and settings.api_key is not None:
+        return ApiKeySigner(settings.api_key)
+    return TokenProvider(settings, cache, resolver, post_form)
 
 
 """ GRAPHQL QUERY BUILDER """
@@ -837,15 +1083,17 @@ class AuditTrailClient(BaseClient):
         self._sleep = sleep or time.sleep
         self._deadline = self._clock() + time_budget
         self.resolver = DomainResolver(settings.domain_api_url, settings.account_id, self._cache, self._get_json)
-        self.tokens = TokenProvider(settings, self._cache, self.resolver, self._post_form)
+        self.auth = make_authorizer(settings, self._cache, self.resolver, self._post_form)
         self.pages = PageSizeLearner(self._cache, settings.account_id)
         self.ties = TieOrderLearner(self._cache, settings.account_id)
         self.calls = 0
         self.last_total: int | None = None  # X-Total-Count of the last audit answer (of the page or the whole match)
 
     def look_up_hosts(self) -> dict[str, str]:
-        """Asks the Domain API afresh for each host the instance does not set: the Audit Trail's, and Sentinel's."""
-        services = [AUDIT_SERVICE] if self._settings.sentinel_host else [AUDIT_SERVICE, SENTINEL_SERVICE]
+        """Asks the Domain API afresh for each host the instance does not set: the Audit Trail's, and Sentinel's
+        (which an API key never uses)."""
+        uses_sentinel = self._settings.auth_method == AUTH_CLIENT_CREDENTIALS and not self._settings.sentinel_host
+        services = [AUDIT_SERVICE, SENTINEL_SERVICE] if uses_sentinel else [AUDIT_SERVICE]
         hosts = {service: self.resolver.refresh(service) for service in services}
         demisto.info("The Domain API gave: " + ", ".join(f"{service} at {host}" for service, host in hosts.items()))
         return hosts
@@ -947,17 +1195,14 @@ class AuditTrailClient(BaseClient):
     # -- the Audit Trail ---------------------------------------------------------------------------------
 
     def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
-        """Runs one audit query; renews the token once on 401 and re-resolves the host once when it seems stale."""
+        """Runs one audit query; on a 401 authorises afresh once (a new token, or a new signature), and re-resolves
+        the host once when it seems stale."""
         query = replace(query, fields=self._supported_fields(query.fields))
         renewed = re_resolved = dropped_fields = False
         while True:
             host, from_cache = self.resolver.audit_host()
             url = f"https://{host}/api/account/{urllib.parse.quote(self._settings.account_id)}/configuration/metadata/audit"
-            headers = {
-                "Authorization": f"Bearer {self.tokens.bearer()}",
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-            }
+            headers = {"Content-Type": "application/json", "Accept": "application/json"}
             try:
                 response = self._send(
                     "POST",
@@ -965,6 +1210,7 @@ class AuditTrailClient(BaseClient):
                     retry_connection_errors=not from_cache or re_resolved,
                     json_data=build_audit_query(query),
                     headers=headers,
+                    auth=self.auth.auth(),  # requests runs it on every attempt: an API key signs each one afresh
                 )
             except ConnectionFailedError:
                 if not from_cache or re_resolved:
@@ -974,9 +1220,11 @@ class AuditTrailClient(BaseClient):
                 continue
             status = response.status_code
             if status == 401 and not renewed:
-                self.tokens.renew()
+                self.auth.after_refusal()
                 renewed = True
                 continue
+            if status == 401:
+                raise self.auth.refused(response)
             if status == 404 and from_cache and not re_resolved:
                 self.resolver.refresh()
                 re_resolved = True
@@ -1098,14 +1346,11 @@ def graphql_errors(answer: dict) -> str:
 def audit_records(response: requests.Response) -> list[dict[str, Any]]:
     """The records of an Audit Trail answer, or the error that explains why there are none."""
     status = response.status_code
-    if status == 401:
-        raise AuthenticationError(
-            "LivePerson refused the access token twice (401): check that the API key is enabled and not revoked."
-        )
     if status == 403:
         raise AccessDeniedError(
-            "LivePerson denied access to the Audit Trail (403): give the API key the Audit Trail read permission "
-            "(Administration, Account configuration read) in Conversational Cloud under Manage > APIs."
+            "LivePerson denied access to the Audit Trail (403): the credentials are valid but lack a permission. "
+            "LivePerson does not document which API permission the Audit Trail needs; an API key acts with the "
+            "security settings of the user it belongs to, and the Audit Trail is an account administrator's view."
         )
     if status == 451:
         raise AccessDeniedError("LivePerson reports the account or the API key's user as blocked (451); contact LivePerson.")
@@ -2441,14 +2686,21 @@ def test_module(client: AuditTrailClient, page_size: int = DEFAULT_PAGE_SIZE) ->
     main gives it a client that tries each call once with a short timeout (TRY_ONCE), so a wrong setting is named
     at once instead of after a scheduled run's retries.
     """
-    stages: list[tuple[str, Callable[[], object]]] = [
-        ("Domain API lookup", client.look_up_hosts),
-        ("Authentication (Sentinel token)", client.tokens.renew),
-        ("Audit Trail query", lambda: audit_check(client, page_size)),
-    ]
+    authentication = f"Authentication ({client.auth.name})"
+    stages: list[tuple[str, Callable[[], object]]] = [("Domain API lookup", client.look_up_hosts)]
+    if isinstance(client.auth, TokenProvider):
+        stages.append((authentication, client.auth.renew))
+    else:  # an API key has nothing to ask for beforehand: the Audit Trail query checks its signature
+        demisto.info(
+            f'{authentication}: each request is signed; Sentinel is not used, so its lookup is skipped and "{SENTINEL_SETTING}" '
+            "is ignored."
+        )
+    stages.append(("Audit Trail query", lambda: audit_check(client, page_size)))
     for name, check in stages:
         try:
             check()
+        except AuthenticationError as error:
+            return f"{authentication} failed: {error}"
         except LivePersonError as error:
             return f"{name} failed: {error}"
     return "ok"
@@ -2457,18 +2709,19 @@ def test_module(client: AuditTrailClient, page_size: int = DEFAULT_PAGE_SIZE) ->
 """ MAIN """
 
 
-def redact(text: str, secrets: list[str]) -> str:
-    """Removes every secret (client secret, tokens) from a message, whatever produced it."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "<redacted>")
+def redact(text: str, values: list[str]) -> str:
+    """Removes every secret (client secret, the API key's values, tokens) from a message, whatever produced it; the
+    longest first, so no part of one is left where a shorter one was inside it."""
+    for value in sorted(values, key=len, reverse=True):
+        if value and len(value) >= 4:
+            text = text.replace(value, "<redacted>")
     return text
 
 
 def main() -> None:
     command = demisto.command()
     params = demisto.params()
-    secrets = [str(credentials_param(params).get("password") or "")]
+    hidden = secret_values(params)  # the client secret and the API key's four values
     demisto.debug(f"Command being called is {command}")
     try:
         settings = Settings.from_params(params)
@@ -2486,8 +2739,8 @@ def main() -> None:
         else:
             raise NotImplementedError(f"Command {command} is not implemented.")
     except Exception as error:
-        secrets.append(str(demisto.getIntegrationContext().get(TokenProvider.CACHE_KEY, {}).get("value") or ""))
-        return_error(redact(f"Failed to execute {command} command.\nError:\n{error}", secrets))
+        hidden.append(str(demisto.getIntegrationContext().get(TokenProvider.CACHE_KEY, {}).get("value") or ""))
+        return_error(redact(f"Failed to execute {command} command.\nError:\n{error}", hidden))
 
 
 if __name__ in ("__main__", "__builtin__", "builtins"):

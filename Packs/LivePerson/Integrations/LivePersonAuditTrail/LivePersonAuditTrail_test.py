@@ -1,10 +1,12 @@
 """Unit tests of the LivePerson Audit Trail integration: HTTP mocked with requests-mock, time with freezegun."""
 
+import email.utils
 import json
 import random
 import re
 import sys
 import threading
+import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +19,8 @@ import pytest
 import requests
 import yaml
 from freezegun import freeze_time
+from oauthlib.common import Request as OAuthRequest
+from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 
 TEST_DATA = Path(__file__).parent / "test_data"
 ACCOUNT = "12345678"
@@ -471,11 +475,11 @@ def test_token_is_cached_and_renewed_before_expiry(platform: Platform, requests_
     requests_mock.post(TOKEN_URL, [{"json": {"access_token": "t1", "expires_in": 600}}, {"json": {"access_token": "t2"}}])
     with freeze_time(NOW) as frozen:
         client = make_client(base_params(auth_server_url="va.sentinel.liveperson.net"))
-        assert client.tokens.bearer() == "t1"
+        assert client.auth.bearer() == "t1"
         frozen.tick(timedelta(minutes=8))
-        assert client.tokens.bearer() == "t1"
+        assert client.auth.bearer() == "t1"
         frozen.tick(timedelta(seconds=90))
-        assert client.tokens.bearer() == "t2"
+        assert client.auth.bearer() == "t2"
     assert requests_mock.call_count == 2
     form = requests_mock.request_history[0].text
     assert "grant_type=client_credentials" in form
@@ -499,7 +503,7 @@ def test_token_refused_says_which_settings(
     """
     requests_mock.post(TOKEN_URL, status_code=401, json={"error": "invalid_client", "echo": SECRET})
     with pytest.raises(lp.AuthenticationError) as raised:
-        make_client(base_params(auth_server_url=given)).tokens.renew()
+        make_client(base_params(auth_server_url=given)).auth.renew()
     assert "LivePerson Sentinel at va.sentinel.liveperson.net refused the API key (401)" in str(raised.value)
     assert '"Client ID" and "Client secret"' in str(raised.value)
     assert hint in str(raised.value)
@@ -520,10 +524,10 @@ def test_empty_sentinel_host_is_found_through_the_domain_api(
     requests_mock.post(TOKEN_URL, [{"json": {"access_token": "t1", "expires_in": 600}}, {"json": {"access_token": "t2"}}])
     with freeze_time(NOW) as frozen:
         client = make_client(platform.params)
-        assert client.tokens.bearer() == "t1"
-        assert client.tokens.bearer() == "t1"
+        assert client.auth.bearer() == "t1"
+        assert client.auth.bearer() == "t1"
         frozen.tick(timedelta(minutes=10))
-        assert client.tokens.bearer() == "t2"
+        assert client.auth.bearer() == "t2"
     assert [r.url for r in requests_mock.request_history] == [SENTINEL_DOMAIN_URL, TOKEN_URL, TOKEN_URL]
     assert platform.context["sentinel_host"]["value"] == "va.sentinel.liveperson.net"
 
@@ -536,7 +540,7 @@ def test_given_sentinel_host_overrides_the_domain_api(platform: Platform, api: A
     """
     other = f"https://lo.sentinel.liveperson.net/sentinel/api/v2/account/{ACCOUNT}/app/token"
     requests_mock.post(other, json={"access_token": "from-lo"})
-    assert make_client(base_params(auth_server_url="https://lo.sentinel.liveperson.net")).tokens.bearer() == "from-lo"
+    assert make_client(base_params(auth_server_url="https://lo.sentinel.liveperson.net")).auth.bearer() == "from-lo"
     assert [r.url for r in requests_mock.request_history] == [other]
 
 
@@ -558,7 +562,7 @@ def test_cached_sentinel_host_that_fails_is_found_again(
     }
     requests_mock.post(f"https://sy.sentinel.liveperson.net/sentinel/api/v2/account/{ACCOUNT}/app/token", **failure)
     client = make_client()
-    assert client.tokens.renew() == load("token.json")["access_token"]
+    assert client.auth.renew() == load("token.json")["access_token"]
     assert platform.context["sentinel_host"]["value"] == "va.sentinel.liveperson.net"
     assert client._clock.pauses == []  # type: ignore[attr-defined]
 
@@ -580,7 +584,306 @@ def test_sentinel_without_token_service_names_the_setting(
     """
     requests_mock.post(TOKEN_URL, status_code=404)
     with pytest.raises(lp.ServiceNotFoundError, match=re.escape(message)):
-        make_client(base_params(auth_server_url=given)).tokens.renew()
+        make_client(base_params(auth_server_url=given)).auth.renew()
+
+
+# ---------------------------------------------------------------- API keys (OAuth 1.0), judged by oauthlib
+
+API_KEY = {
+    "api_key_credentials": {"identifier": "app-key-d392e7ff", "password": "consumer-secret-6c80"},
+    "access_token_credentials": {"identifier": "token-61adad31", "password": "token-secret-4e6f"},
+}
+API_KEY_SECRETS = ("app-key-d392e7ff", "consumer-secret-6c80", "token-61adad31", "token-secret-4e6f")
+
+
+def api_key_params(**overrides: Any) -> dict[str, Any]:
+    """An instance set up with an API key's four values, the client credentials left empty as the platform leaves them."""
+    return base_params(credentials={"identifier": "", "password": ""}, **API_KEY, **overrides)
+
+
+def header_params(authorization: str) -> dict[str, str]:
+    """The oauth_ parameters of an Authorization header, decoded, as oauthlib reads them."""
+    return dict(oauth_signature.collect_parameters(headers={"Authorization": authorization}, exclude_oauth_signature=False))
+
+
+def oauth_header(request: Any) -> dict[str, str]:
+    return header_params(request.headers["Authorization"])
+
+
+def oauthlib_verifies(method: str, url: str, authorization: str, consumer_secret: str, token_secret: str) -> bool:
+    """oauthlib's own verdict on a request's OAuth 1.0 HMAC-SHA1 signature (the parameters it signs: the URL's query and
+    the oauth_ header parameters; a JSON body is not form-encoded, so it is not among them)."""
+    checked = OAuthRequest(url, method, headers={"Authorization": authorization})
+    checked.params = oauth_signature.collect_parameters(
+        uri_query=urllib.parse.urlsplit(url).query, headers={"Authorization": authorization}, exclude_oauth_signature=True
+    )
+    checked.signature = header_params(authorization)["oauth_signature"]
+    return oauth_signature.verify_hmac_sha1(checked, consumer_secret, token_secret)
+
+
+def signed_by_the_key(request: Any) -> bool:
+    return oauthlib_verifies(
+        request.method, request.url, request.headers["Authorization"], "consumer-secret-6c80", "token-secret-4e6f"
+    )
+
+
+def audit_calls(requests_mock: Any) -> list[Any]:
+    return [r for r in requests_mock.request_history if r.url == AUDIT_URL]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        AUDIT_URL,
+        "https://VA.ac.LivePerson.net:443/api/account/12345678/configuration/metadata/audit?v=1.0",
+        "https://127.0.0.1:8443/a%20b/c?b=2&a=1&a=0&empty=&plus=x+y&tilde=~&space=%20&slash=%2F&uni=%C3%A9%E2%82%AC",
+        "http://example.com:80/?name=a%26b%3Dc&oauth_extra=1",
+    ],
+)
+def test_the_api_key_signature_is_what_oauthlib_computes(url: str) -> None:
+    """
+    Given URLs with upper-case hosts, default and other ports, repeated, empty and encoded query parameters, "+", "~"
+    and non-ASCII characters
+    When the API key signs a POST to each
+    Then oauthlib builds the same signature base string and verifies the signature; with one wrong secret it does not
+    """
+    signer = lp.ApiKeySigner(lp.ApiKey("app-key-d392e7ff", "consumer-secret-6c80", "token-61adad31", "token-secret-4e6f"))
+    header = signer.header("POST", url)
+    params = header_params(header)
+    collected = oauth_signature.collect_parameters(
+        uri_query=urllib.parse.urlsplit(url).query, headers={"Authorization": header}, exclude_oauth_signature=True
+    )
+    expected_base = oauth_signature.signature_base_string(
+        "POST", oauth_signature.base_string_uri(url), oauth_signature.normalize_parameters(collected)
+    )
+    assert lp.signature_base_string("POST", url, {k: v for k, v in params.items() if k != "oauth_signature"}) == expected_base
+    assert oauthlib_verifies("POST", url, header, "consumer-secret-6c80", "token-secret-4e6f")
+    assert not oauthlib_verifies("POST", url, header, "consumer-secret-6c80", "token-secret-WRONG")
+    assert not oauthlib_verifies("POST", url, header, "consumer-secret-WRONG", "token-secret-4e6f")
+    assert params["oauth_signature_method"] == "HMAC-SHA1" and params["oauth_version"] == "1.0"
+
+
+def test_secrets_with_reserved_characters_are_encoded_in_the_key() -> None:
+    """
+    Given an API key whose secrets hold "&", "%", spaces and non-ASCII characters
+    When it signs a request
+    Then oauthlib verifies the signature with those secrets (RFC 5849 section 3.4.2 encodes each in the HMAC key)
+    """
+    signer = lp.ApiKeySigner(lp.ApiKey("key", "a&b %c=é", "token", "t&k+n~/"))
+    header = signer.header("POST", AUDIT_URL)
+    assert oauthlib_verifies("POST", AUDIT_URL, header, "a&b %c=é", "t&k+n~/")
+
+
+@freeze_time(NOW)
+def test_audit_queries_are_signed_with_the_api_key(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given an instance set up with an API key's four values
+    When a query runs
+    Then the Audit Trail request carries an OAuth 1.0 header with the app key and access token, the time now and a
+    nonce, that oauthlib verifies; no Sentinel host is looked up and no token asked for
+    """
+    api.records = [record("2026-11-23 10:00:00")]
+    settings = lp.Settings.from_params(api_key_params())
+    assert settings.auth_method == lp.AUTH_API_KEY and settings.auth_name == "API key, OAuth 1.0"
+    records = make_client(api_key_params()).query_audit(lp.AuditQuery(first=10, offset=0))
+    assert len(records) == 1
+    assert [r.url for r in requests_mock.request_history] == [DOMAIN_URL, AUDIT_URL]
+    audit = requests_mock.request_history[-1]
+    params = oauth_header(audit)
+    assert audit.headers["Authorization"].startswith("OAuth ")
+    assert (params["oauth_consumer_key"], params["oauth_token"]) == ("app-key-d392e7ff", "token-61adad31")
+    assert params["oauth_timestamp"] == str(int(datetime(2026, 11, 24, 12, tzinfo=UTC).timestamp()))
+    assert len(params["oauth_nonce"]) >= 16
+    assert signed_by_the_key(audit)
+    assert audit.json()["query"].startswith("{auditData(")  # the body is the usual JSON, unsigned
+
+
+def test_every_retry_is_signed_afresh(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given the Audit Trail answers 500, 429, a reset connection and then the records, to a client using an API key
+    When a query runs with the retry policy
+    Then each of the four attempts carries its own nonce and a signature oauthlib verifies, with the time of that
+    attempt (the retries' pauses move the clock)
+    """
+    api.records = [record("2026-11-23 10:00:00")]
+    requests_mock.post(
+        AUDIT_URL,
+        [{"status_code": 500}, {"status_code": 429}, {"exc": requests.exceptions.ConnectionError("reset")}, {"json": api}],
+    )
+    with freeze_time(NOW) as frozen:
+        client = make_client(api_key_params())
+        client._sleep = lambda seconds: frozen.tick(timedelta(seconds=seconds))  # type: ignore[method-assign]
+        assert len(client.query_audit(lp.AuditQuery(first=10, offset=0))) == 1
+    attempts = audit_calls(requests_mock)
+    assert len(attempts) == 4
+    assert all(map(signed_by_the_key, attempts))
+    assert len({oauth_header(r)["oauth_nonce"] for r in attempts}) == 4
+    stamps = [int(oauth_header(r)["oauth_timestamp"]) for r in attempts]
+    assert stamps == sorted(stamps) and stamps[-1] - stamps[0] >= 5 + 1 + 10  # the pauses for 500, 429, the reset
+
+
+def test_a_401_is_signed_afresh_once(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given the Audit Trail refuses the first signed request (401) and accepts the next
+    When a query runs with an API key
+    Then the query is asked once more, freshly signed, and its records come back; Sentinel is never asked
+    """
+    api.records = [record("2026-11-23 10:00:00")]
+    requests_mock.post(AUDIT_URL, [{"status_code": 401}, {"json": api}])
+    assert len(make_client(api_key_params()).query_audit(lp.AuditQuery(first=10, offset=0))) == 1
+    attempts = audit_calls(requests_mock)
+    assert len(attempts) == 2 and all(map(signed_by_the_key, attempts))
+    assert oauth_header(attempts[0])["oauth_nonce"] != oauth_header(attempts[1])["oauth_nonce"]
+    assert not any("sentinel" in r.url for r in requests_mock.request_history)
+
+
+@pytest.mark.parametrize(
+    ("date_offset", "message"),
+    [
+        (None, "no Date header to compare the engine's clock with"),
+        (0, '"App key", "Secret", "Access token", "Access token secret"'),
+        (-600, "this engine's clock is 600 s ahead of LivePerson's"),
+        (900, "this engine's clock is 900 s behind LivePerson's"),
+    ],
+)
+def test_a_second_401_says_what_to_check_from_the_clocks(
+    platform: Platform, api: AuditBackend, requests_mock: Any, date_offset: int | None, message: str
+) -> None:
+    """
+    Given the Audit Trail refuses the API key twice, its answer's Date header absent, in step with the engine's clock,
+    or 10 minutes behind or 15 minutes ahead of it
+    When a query runs
+    Then exactly two signed attempts are made, and the error names the key's four settings, or says to check the
+    engine's clock first when the Date shows it is off (decided from the clocks, whatever the answer's body says)
+    """
+    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    headers = (
+        {} if date_offset is None else {"Date": email.utils.format_datetime(now + timedelta(seconds=date_offset), usegmt=True)}
+    )
+    requests_mock.post(AUDIT_URL, status_code=401, headers=headers, json={"error": "timestamp refused"})
+    with freeze_time(now), pytest.raises(lp.AuthenticationError) as raised:
+        make_client(api_key_params()).query_audit(lp.AuditQuery(first=10, offset=0))
+    assert message in str(raised.value)
+    clock_first = date_offset is not None and abs(date_offset) > lp.CLOCK_SKEW_HINT_SECONDS
+    assert ("check the engine's clock" in str(raised.value) and "first" in str(raised.value)) == clock_first
+    assert len(audit_calls(requests_mock)) == 2
+    assert not any(secret in str(raised.value) for secret in API_KEY_SECRETS)
+
+
+BOTH = {**API_KEY, "credentials": {"identifier": "client-id-1", "password": SECRET}}
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        (
+            BOTH,
+            '"App key", "Secret", "Access token", "Access token secret") and client credentials ("Client ID", "Client secret")',
+        ),
+        ({**BOTH, "credentials": {"identifier": "", "password": SECRET}}, 'client credentials ("Client secret")'),
+        ({**API_KEY, "api_key_credentials": {"identifier": "k", "password": ""}}, '"Secret" is empty: an API key is four values'),
+        ({**API_KEY, "api_key_credentials": None}, '"App key" is empty'),
+        ({**API_KEY, "access_token_credentials": {"identifier": " ", "password": "x"}}, '"Access token" is empty'),
+        ({**API_KEY, "access_token_credentials": {"identifier": "t"}}, '"Access token secret" is empty'),
+        ({"access_token_credentials": {"identifier": "t", "password": "s"}}, '"App key" is empty'),
+        ({"credentials": None}, 'No credentials: fill in either an API key ("App key", "Secret", "Access token"'),
+        ({"credentials": {"identifier": "", "password": ""}}, '"Client ID", "Client secret")'),
+    ],
+)
+def test_settings_refuse_both_ways_in_or_part_of_one(params: dict[str, Any], named: str) -> None:
+    """
+    Given both an API key and client credentials, part of an API key, or no credentials at all
+    When the settings are read
+    Then a SettingError names the settings involved and what to do, and never a secret value
+    """
+    merged = {**base_params(credentials={"identifier": "", "password": ""}), **params}
+    with pytest.raises(lp.SettingError) as raised:
+        lp.Settings.from_params(merged)
+    assert named in str(raised.value)
+    assert SECRET not in str(raised.value)
+    assert not any(secret in str(raised.value) for secret in API_KEY_SECRETS)
+
+
+def test_api_key_settings_keep_the_values_out_of_their_repr() -> None:
+    """
+    Given settings read from an API key (values with spaces around them, as pasted)
+    When they are read and shown
+    Then the method is the API key, the values are trimmed, and none of them is in the settings' repr
+    """
+    pasted = {name: {half: f" {value} " for half, value in halves.items()} for name, halves in API_KEY.items()}
+    settings = lp.Settings.from_params(base_params(credentials=None, **pasted))
+    assert settings.api_key == lp.ApiKey(*API_KEY_SECRETS)
+    assert (settings.client_id, settings.client_secret) == ("", "")
+    assert not any(secret in repr(settings) for secret in API_KEY_SECRETS)
+
+
+@pytest.mark.parametrize("sentinel", ["", "va.sentinel.liveperson.net"])
+def test_test_module_with_an_api_key_skips_sentinel_and_says_so(
+    platform: Platform, api: AuditBackend, requests_mock: Any, sentinel: str
+) -> None:
+    """
+    Given an instance set up with an API key, the Sentinel setting empty or set
+    When test-module runs
+    Then it answers ok after the audit host's lookup and one signed audit query, never asks for Sentinel, and the log
+    names the method and says the Sentinel lookup is skipped and its setting ignored
+    """
+    platform.command, platform.params = "test-module", api_key_params(auth_server_url=sentinel)
+    lp.main()
+    assert platform.results == ["ok"]
+    assert [r.url for r in requests_mock.request_history] == [DOMAIN_URL, AUDIT_URL]
+    assert signed_by_the_key(requests_mock.request_history[-1])
+    note = next(line for line in platform.logs if line.startswith("Authentication (API key, OAuth 1.0)"))
+    assert "Sentinel is not used, so its lookup is skipped" in note and '"Authorization server (Sentinel) host"' in note
+
+
+def test_test_module_names_the_api_key_when_it_is_refused(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given an API key the Audit Trail refuses (401 to both signed attempts), its answers dated by a clock 10 minutes on
+    When test-module runs
+    Then the failing stage is the API key's authentication, and it says to check the engine's clock
+    """
+    later = email.utils.format_datetime(datetime.now(UTC) + timedelta(minutes=10), usegmt=True)
+    requests_mock.post(AUDIT_URL, status_code=401, headers={"Date": later})
+    platform.command, platform.params = "test-module", api_key_params()
+    lp.main()
+    assert platform.results[-1].startswith("Authentication (API key, OAuth 1.0) failed: LivePerson refused the API key's")
+    assert "check the engine's clock" in platform.results[-1]
+
+
+def test_main_error_never_shows_the_api_key(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given an Audit Trail refusal whose text echoes all four values of the API key
+    When main reports it
+    Then none of them is in the error entry or the log
+    """
+    echo = " ".join(API_KEY_SECRETS)
+    requests_mock.post(AUDIT_URL, status_code=400, json={"errors": [{"message": f"cannot read {echo}"}]})
+    platform.command, platform.params = "liveperson-get-events", api_key_params()
+    with pytest.raises(SystemExit):
+        lp.main()
+    contents = platform.results[-1]["Contents"]
+    assert "cannot read" in contents
+    assert not any(secret in contents or any(secret in line for line in platform.logs) for secret in API_KEY_SECRETS)
+
+
+def test_a_changed_client_secret_is_seen_at_once(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given a run that cached a token made with the client secret, and the secret then changed (to a wrong one)
+    When the next run queries the Audit Trail
+    Then it does not use the cached token: it asks Sentinel with the new secret, whose refusal is the run's error;
+    the cache's scope holds a keyed hash of the secret, never the secret
+    """
+    requests_mock.post(TOKEN_URL, [{"json": {"access_token": "made-with-the-right-secret"}}, {"status_code": 401}])
+    make_client().query_audit(lp.AuditQuery(first=10, offset=0))
+    scope = platform.context["access_token"]["scope"]
+    assert SECRET not in json.dumps(platform.context)
+    assert lp.hashlib.sha256(SECRET.encode()).hexdigest()[:32] not in scope
+    wrong = base_params(credentials={"identifier": "client-id-1", "password": "a-wrong-secret"})
+    with pytest.raises(lp.AuthenticationError, match='"Client ID" and "Client secret"'):
+        make_client(wrong).query_audit(lp.AuditQuery(first=10, offset=0))
+    tokens_asked = [r.text for r in requests_mock.request_history if r.url == TOKEN_URL]
+    assert len(tokens_asked) == 2 and "client_secret=a-wrong-secret" in tokens_asked[1]
+    assert len(audit_calls(requests_mock)) == 1  # the cached token was not tried with the changed secret
 
 
 # ---------------------------------------------------------------- domain resolver
@@ -668,7 +971,7 @@ def test_401_twice_is_an_authentication_error(platform: Platform, api: AuditBack
 @pytest.mark.parametrize(
     ("answer", "error", "message"),
     [
-        ({"status_code": 403}, lp.AccessDeniedError, "Audit Trail read permission"),
+        ({"status_code": 403}, lp.AccessDeniedError, "does not document which API permission"),
         ({"status_code": 451}, lp.AccessDeniedError, "blocked"),
         ({"status_code": 400, "json": {"errors": [{"message": "bad argument"}]}}, lp.QueryRefusedError, "bad argument"),
         ({"status_code": 200, "text": "<html>oops"}, lp.ResponseFormatError, "not JSON"),
@@ -1566,7 +1869,7 @@ def test_test_module_ok(platform: Platform, api: AuditBackend, requests_mock: An
     ("url", "status", "stage"),
     [
         (DOMAIN_URL, 401, "Domain API lookup failed"),
-        (TOKEN_URL, 401, "Authentication (Sentinel token) failed"),
+        (TOKEN_URL, 401, "Authentication (Sentinel token, OAuth 2.0) failed"),
         (AUDIT_URL, 403, "Audit Trail query failed"),
     ],
 )
@@ -1621,13 +1924,13 @@ QUICK_TEST_FAILURES = [
     (
         TOKEN_URL,
         {"exc": requests.exceptions.ReadTimeout("read timed out")},
-        "Authentication (Sentinel token) failed: Could not "
+        "Authentication (Sentinel token, OAuth 2.0) failed: Could not "
         "reach va.sentinel.liveperson.net (no answer within 10 s): LivePerson's Domain API named this host for the account",
     ),
     (
         TOKEN_URL,
         {"status_code": 429},
-        "Authentication (Sentinel token) failed: va.sentinel.liveperson.net answered rate limited (429)",
+        "Authentication (Sentinel token, OAuth 2.0) failed: va.sentinel.liveperson.net answered rate limited (429)",
     ),
     (
         AUDIT_URL,

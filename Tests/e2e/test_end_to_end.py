@@ -400,3 +400,46 @@ def undocumented_behaviour_scenario(
         mark = len(fake.requests)
         assert fetch(state).events_sent == 0
         assert calls(fake, mark) == Counter({"audit": 1})
+
+
+@pytest.mark.parametrize("tie_columns", ["honoured", "refused", "ignored"])
+def test_a_bulk_change_larger_than_the_largest_page_is_read_exactly_or_named(
+    tmp_path: Path, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch, tie_columns: str
+) -> None:
+    """
+    Given a bulk change of 1,500 different records in one second, a fake that gives at most 1,000 records a page
+    and orders ties anew on every query, and that honours, refuses or silently ignores orderBy columns after
+    changeTimestamp
+    When fetch-events drains
+    Then with the columns honoured every record is delivered exactly once; refused or ignored, the log names the
+    second that could not be read exactly, and every other record is delivered exactly once
+    """
+    clock.offset = NOW.timestamp() - time.time()
+    behaviour = {"max_first": 1000, "tie_order": "shuffled", "tie_columns": tie_columns}
+    with FakeLivePerson(seed=21, clock=clock.time, **behaviour) as fake:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_bundle)
+        state = tmp_path / "instance"
+        runner.configure_for_fake(state, fake, first_fetch="1 day", max_fetch="5000")
+        rng = data.make_rng(5)
+        bulk_second = NOW - timedelta(hours=2)
+        fake.add_records(data.generate_backlog(NOW - timedelta(hours=6), NOW - timedelta(minutes=30), 400, rng))
+        fake.add_records(data.bulk_change(bulk_second, 1500, rng))
+        settle_all()
+        logs: list[str] = []
+        for _ in range(10):
+            outcome = fetch(state)
+            assert outcome.ok, outcome.error
+            logs += outcome.logs
+            if outcome.events_sent == 0:
+                break
+        named = [line for line in logs if "could not be read exactly" in line]
+        if tie_columns == "honoured":
+            assert named == []
+            assert_exactly_once(fake, state)
+            return
+        assert len(named) == 1
+        assert bulk_second.strftime("%Y-%m-%dT%H:%M:%SZ") in named[0]
+        bulk = {f"agent {number:05d}" for number in range(1500)}
+        expected = [r for r in fake.expected(since=NOW - timedelta(days=5)) if r["objectName"] not in bulk]
+        delivered = [e for e in runner.delivered_events(state) if e["objectName"] not in bulk]
+        assert runner.compare(expected, delivered) == (0, 0)

@@ -2146,9 +2146,9 @@ def orders_by_several_columns(client: AuditTrailClient) -> bool:
 def say_not_exact(second: datetime, order: tuple[str, ...]) -> None:
     """Says in the log and the instance's health which second could not be read exactly."""
     message = (
-        f"The second {format_time(second)} has more records than the largest page LivePerson returns, and two reads of it "
-        f"gave its records in different orders (orderBy {', '.join(order)}): it is read by position over several pages, "
-        "so one of its records may be delivered twice and another not at all."
+        f"The second {format_time(second)} could not be read exactly: it has more records than the largest page LivePerson "
+        f"returns, and reads of it gave them in different orders (orderBy {', '.join(order)}). It is read by position over "
+        "several pages, so one of its records may be delivered twice and another not at all."
     )
     demisto.error(message)
     demisto.updateModuleHealth(message, is_error=True)

@@ -118,7 +118,9 @@ class AuditBackend:
     Ties in changeDate keep insertion order, as a database does for an unchanged result, unless `shuffle_ties` is
     set (each query then orders a second's records anew). The documentation leaves more open, and each can be
     played: `cap` (at most that many records a page, silently), `cap_error` (a GraphQL error above `cap`), `zone`
-    (the zone fromDate is read in), and `hidden` (records not visible yet).
+    (the zone fromDate is read in), `hidden` (records not visible yet), and what it does with orderBy columns after
+    changeTimestamp (`tie_columns`): "ignored" (ties ordered as without them), "honoured" (ties ordered by them; those
+    in `refused_columns` refused with a GraphQL error) or "refused" (any of them refused).
     """
 
     def __init__(self, records: list[dict[str, Any]] | None = None):
@@ -129,6 +131,8 @@ class AuditBackend:
         self.shuffle_ties: random.Random | None = None
         self.zone = "UTC"
         self.hidden: list[dict[str, Any]] = []
+        self.tie_columns = "ignored"
+        self.refused_columns: set[str] = set()
 
     def ordered(self) -> list[dict[str, Any]]:
         return [r for _, r in sorted(enumerate(self.records), key=lambda item: (item[1]["changeDate"], item[0]))]
@@ -145,10 +149,16 @@ class AuditBackend:
         offset = int(re.search(r"offset: (\d+)", query).group(1))  # type: ignore[union-attr]
         if self.cap is not None and self.cap_error and first > self.cap:
             return {"errors": [{"message": f"Validation error: first must be at most {self.cap}"}]}
+        order = re.search(r"orderBy: \[([^]]*)\]", query)
+        columns = re.findall(r'"(\w+)"', order.group(1))[1:] if order else []
+        if columns and (self.tie_columns == "refused" or self.refused_columns & set(columns)):
+            return {"errors": [{"message": "Validation error: orderBy"}]}
         rows = self.ordered()
         if self.shuffle_ties is not None:
             keys = {id(row): self.shuffle_ties.random() for row in rows}
             rows.sort(key=lambda row: (row["changeDate"], keys[id(row)]))
+        if self.tie_columns == "honoured" and columns:
+            rows.sort(key=lambda row: (row["changeDate"], *(str(row.get(name)) for name in columns)))
         if from_date:
             starts = self.day_start(from_date.group(1))
             rows = [r for r in rows if r["changeDate"][:19] >= starts]
@@ -2126,6 +2136,97 @@ def test_unresolvable_host_is_not_retried(platform: Platform, requests_mock: Any
     with pytest.raises(lp.ConnectionFailedError, match=re.escape("api.liveperson.net")):
         client.resolver.refresh()
     assert client._clock.pauses == []  # type: ignore[attr-defined]
+
+
+def bulk_change_records(rng: random.Random) -> list[dict[str, Any]]:
+    """A quiet hour, then one bulk change: 1,500 different records stamped 06:00:00 (one admin giving 1,500 users a
+    skill), then a quiet hour again."""
+    records = [record(f"2026-11-20 05:{minute:02d}:00", name=f"before{minute}") for minute in range(20)]
+    bulk = [record("2026-11-20 06:00:00", name=f"user{index:04d}") for index in range(1500)]
+    rng.shuffle(bulk)
+    records += bulk
+    records += [record(f"2026-11-20 07:{minute:02d}:00", name=f"after{minute}") for minute in range(20)]
+    return records
+
+
+def bulk_server(api: AuditBackend, tie_columns: str, seed: int) -> None:
+    """The server of issue 19's row 3: at most 1,000 records a page, silently; ties in a new order on every query."""
+    api.records = bulk_change_records(random.Random(seed))
+    api.cap, api.shuffle_ties, api.tie_columns = 1000, random.Random(seed), tie_columns
+
+
+def lost_and_doubled(platform: Platform, api: AuditBackend) -> tuple[int, int]:
+    delivered = Counter(e["objectName"] for e in platform.events)
+    expected = Counter(r["objectName"] for r in api.records)
+    return sum((expected - delivered).values()), sum((delivered - expected).values())
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("seed", range(3))
+def test_a_bulk_second_larger_than_a_page_is_read_exactly_in_the_tie_breaking_order(
+    platform: Platform, api: AuditBackend, seed: int
+) -> None:
+    """
+    Given a bulk change of 1,500 different records in one second, a server that gives at most 1,000 records a page
+    and orders ties anew on every query, but honours tie-breaking orderBy columns
+    When fetch-events drains
+    Then the second is read in the order of those columns: lost 0, duplicated 0, and nothing is said to be inexact
+    """
+    bulk_server(api, "honoured", seed)
+    for _ in range(3):
+        run_fetch(platform, max_fetch="50000")
+    assert lost_and_doubled(platform, api) == (0, 0)
+    assert not [line for line in platform.logs if "could not be read exactly" in line or "different orders" in line]
+    assert platform.health == [{"eventsPulled": len(api.records)}, {"eventsPulled": 0}, {"eventsPulled": 0}]
+    assert any("orderBy" in query and '"objectName"' in query for query in api.queries)
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("tie_columns", ["refused", "ignored"])
+def test_a_bulk_second_without_an_order_is_named_in_the_log_and_the_health(
+    platform: Platform, api: AuditBackend, tie_columns: str
+) -> None:
+    """
+    Given the same bulk change, and a server that refuses the tie-breaking orderBy columns, or silently ignores them
+    When fetch-events drains
+    Then the reads of the second disagree, and the log and the instance's health name that second as not read
+    exactly (every record of the others is delivered once)
+    """
+    bulk_server(api, tie_columns, 1)
+    for _ in range(3):
+        run_fetch(platform, max_fetch="50000")
+    said = [line for line in platform.logs if "2026-11-20T06:00:00Z" in line and "different orders" in line]
+    assert len(said) == 1
+    assert said[0] in platform.health
+    others = Counter(e["objectName"] for e in platform.events if not e["objectName"].startswith("user"))
+    assert others == Counter(r["objectName"] for r in api.records if not r["objectName"].startswith("user"))
+    assert sum(1 for e in platform.events if e["objectName"].startswith("user")) == 1500
+    if tie_columns == "refused":
+        assert platform.context["order_columns"]["value"] == dict.fromkeys(lp.TIE_COLUMNS, False)
+
+
+@freeze_time(NOW)
+def test_a_refused_tie_column_is_dropped_once_and_remembered(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given a server that honours the tie-breaking columns but refuses oldValue (a GraphQL error, as for any refusal)
+    When fetch-events reads a bulk second, and later another one
+    Then oldValue is tried once (and the same query without it is accepted), dropped, said once in the log and
+    remembered: the second bulk second is asked without it, with no trial; every record arrives once
+    """
+    bulk_server(api, "honoured", 2)
+    api.refused_columns = {"oldValue"}
+    run_fetch(platform, max_fetch="50000")
+    tried = [query for query in api.queries if re.search(r'orderBy: \[[^]]*"oldValue"', query)]
+    assert len(tried) == 1
+    assert sum("refused orderBy oldValue" in line for line in platform.logs) == 1
+    assert platform.context["order_columns"]["value"] == {name: name != "oldValue" for name in lp.TIE_COLUMNS}
+    before = len(api.queries)
+    api.records += [record("2026-11-20 08:00:00", name=f"later{index:04d}") for index in range(1200)]
+    run_fetch(platform, max_fetch="50000")
+    later = api.queries[before:]
+    assert not [query for query in later if '"oldValue"' in query.split("{", 2)[1]]
+    assert [query for query in later if '"newValue"' in query.split("{", 2)[1]]
+    assert lost_and_doubled(platform, api) == (0, 0)
 
 
 # ---------------------------------------------------------------- the pager against a model of the server

@@ -415,8 +415,7 @@ def test_a_bulk_change_larger_than_the_largest_page_is_read_exactly_or_named(
     second that could not be read exactly, and every other record is delivered exactly once
     """
     clock.offset = NOW.timestamp() - time.time()
-    behaviour = {"max_first": 1000, "tie_order": "shuffled", "tie_columns": tie_columns}
-    with FakeLivePerson(seed=21, clock=clock.time, **behaviour) as fake:
+    with FakeLivePerson(seed=21, clock=clock.time, max_first=1000, tie_order="shuffled", tie_columns=tie_columns) as fake:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_bundle)
         state = tmp_path / "instance"
         runner.configure_for_fake(state, fake, first_fetch="1 day", max_fetch="5000")

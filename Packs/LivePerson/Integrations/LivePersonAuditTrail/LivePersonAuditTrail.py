@@ -24,7 +24,7 @@ import sys
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -123,6 +123,7 @@ SERVER_ERROR_PAUSES = (5, 10, 15)
 RATE_LIMIT_PAUSES = (1, 2, 4, 8, 15)
 RUN_TIME_BUDGET_SECONDS = 150  # a run gives up retrying past this; the next scheduled run resumes
 MAX_PAGES_PER_RUN = 1000
+RECONCILE_PAGES_PER_RUN = 800  # reconcile's own page budget, under read_seconds' limit: a larger re-read goes on next run
 # One send must be one platform chunk (1 MiB): then a failed send leaves nothing half-ingested. The platform's
 # chunking counts each line as sys.getsizeof does: for the ASCII lines json.dumps makes, its length plus a fixed overhead.
 SEND_BATCH_BYTES = 900_000
@@ -1640,6 +1641,9 @@ class Cursor:
     - `sketches`: per day, a `KeySketch` of the consumed records. Reconciling re-reads the days and subtracts: the
       difference names the late records exactly. Where it cannot (too many), the hour digests narrow the re-send to
       the hours that changed.
+    - `recount`: only while a reconcile too large for one run goes on: [offset, hour]. Hours before `hour` were
+      re-read (their digests, and the sketches of their days, are the new ones; the day of `hour`, when `hour` is not
+      its first, holds the sketch of what was re-read of it) and `offset` is where that hour begins in the re-read.
     """
 
     since: str
@@ -1648,6 +1652,7 @@ class Cursor:
     zone: str = "UTC"
     hours: dict[int, list[Any]] = field(default_factory=dict)  # [count, hash], the hash None where unknown
     sketches: dict[str, KeySketch | None] = field(default_factory=dict)
+    recount: list[int] | None = None  # [offset, hour] of a reconcile that goes on in the next run
     _midnight: tuple[str, datetime] | None = field(default=None, init=False, repr=False, compare=False)
 
     VERSION = 2
@@ -1686,12 +1691,16 @@ class Cursor:
     def copy(self) -> "Cursor":
         return replace(
             self,
+            recount=None if self.recount is None else list(self.recount),
             hours={hour: list(digest) for hour, digest in self.hours.items()},
             sketches={day: None if sketch is None else sketch.clone() for day, sketch in self.sketches.items()},
         )
 
     def day_of_hour(self, hour: int) -> str:
         return (self.base_day + timedelta(days=hour // 24)).isoformat()
+
+    def hour_start(self, hour: int) -> datetime:
+        return self._base_midnight() + timedelta(hours=hour)
 
     def hour_of(self, moment: datetime) -> int:
         since_base = moment - self._base_midnight()
@@ -1783,6 +1792,7 @@ class Cursor:
                 [hour, count, None if total is None else f"{total:016x}"] for hour, (count, total) in sorted(self.hours.items())
             ],
             "sketches": {day: None if sketch is None else sketch.to_text() for day, sketch in sorted(self.sketches.items())},
+            **({"recount": self.recount} if self.recount else {}),
         }
 
     @classmethod
@@ -1804,6 +1814,11 @@ class Cursor:
                     for day, text in state.get("sketches", {}).items()
                 },
             )
+            if state.get("recount") is not None:
+                offset, hour = (int(value) for value in state["recount"])
+                if offset < 0 or not 0 < hour < 48:
+                    raise ValueError(f"a reconcile at {state['recount']!r}")
+                cursor.recount = [offset, hour]
             cursor.since_time  # noqa: B018 - validates the stored time
             if cursor.zone not in cls.ZONES:
                 raise ValueError(f"unknown zone {cursor.zone!r}")
@@ -2200,50 +2215,148 @@ def offset_of(client: AuditTrailClient, plan: FetchPlan, from_day: date, moment:
     return high
 
 
-def reconcile(client: AuditTrailClient, plan: FetchPlan, saved: Cursor) -> tuple[list[Entry], Cursor]:
-    """Re-reads the cursor's days up to its last second; returns the records it had not consumed, and the cursor
-    rebuilt from what was read.
+def reconcile(
+    client: AuditTrailClient, plan: FetchPlan, saved: Cursor
+) -> tuple[list[Entry], Cursor, OutOfTimeError | AuditTrailShiftedError | TransientError | None]:
+    """Re-reads the cursor's days up to its last second: returns the records it had not consumed, the cursor rebuilt
+    from what was read, and why it stopped before the last second (None once it got there).
 
-    Hours whose count and hash are unchanged are passed over. For each day with changed hours, the difference of
-    the saved and the new sketch names the late records; where it cannot (too many, or a day without a sketch),
-    each changed hour is compared on its own (`unaccounted`), and resent whole if that fails: duplicates, never losses.
+    It reads hour by hour (`ReRead`). When its budget (the run's time, `RECONCILE_PAGES_PER_RUN` pages) or a failure
+    ends the re-read first, the cursor it returns says where it got to (`recount`) and the next run goes on from
+    there; the late records of the hours read so far go out with it. Where records moved before where it had got
+    to, it starts over (once a run).
     """
     last = saved.last_time
-    fresh = Cursor(since=saved.since, base=saved.base, zone=saved.zone)
-    region = day_start(saved.base_day, "UTC")
+    if last is None:
+        return [], saved, None
     from_day = saved.base_day if saved.zone == "UTC" else saved.base_day - timedelta(days=1)
-    changed: dict[int, list[tuple[Entry, int]]] = {}
-    hour: int | None = None
-    buffer: list[tuple[Entry, int]] = []
-
-    def close_hour() -> None:
-        if hour is not None and not same_digest(fresh.hours.get(hour), saved.hours.get(hour)):
-            changed[hour] = list(buffer)
-        buffer.clear()
-
-    if last is not None:
-        for second in itertools.chain.from_iterable(read_seconds(client, plan, from_day, 0, None)):
-            if second.start < region:
+    while True:
+        reread = ReRead(saved)
+        pages = 0
+        try:
+            for seconds in read_seconds(client, plan, from_day, reread.position, reread.resume_after):
+                pages += 1
+                for second in seconds:
+                    if second.start > last:
+                        return reread.finish()
+                    reread.add(second)
+                if pages >= RECONCILE_PAGES_PER_RUN:
+                    raise OutOfTimeError(f"reconciling read {pages} pages, its budget for one run")
+            return reread.finish()
+        except AuditTrailShiftedError as shift:
+            if pages == 0 and saved.recount:  # records moved before the hour it had got to: what it read is stale
+                demisto.info(f"Reconciling starts over from {saved.base}: {shift}.")
+                saved = reread.start_over()
                 continue
-            if second.start > last:
-                break
-            second_hour = fresh.hour_of(second.start)
-            if second_hour != hour:
-                close_hour()
-                hour = second_hour
-            fresh.consume([second])
-            buffer.extend(zip(second.entries, second.keys(), strict=True))
-        close_hour()
-    fresh.last = saved.last
-    late: list[Entry] = []
-    for day in sorted({fresh.day_of_hour(hour) for hour in changed}):
-        hours = {hour: pairs for hour, pairs in changed.items() if fresh.day_of_hour(hour) == day}
-        late.extend(name_late_records(saved, fresh, day, hours))
-    missing = sum(count for count, _ in saved.hours.values()) + len(late) - sum(count for count, _ in fresh.hours.values())
-    if missing > 0:
-        demisto.info(f"Reconciling: {missing} record(s) read before are no longer in the Audit Trail's result.")
-    late.sort(key=lambda entry: entry.when)
-    return late, fresh
+            late, progress = reread.stop()
+            return late, progress, shift
+        except (OutOfTimeError, TransientError) as error:
+            late, progress = reread.stop()
+            return late, progress, error
+
+
+class ReRead:
+    """One run's part of a reconcile: the seconds re-read in order, closed hour by hour into a fresh cursor.
+
+    An hour whose new digest differs from the saved one changed; its records are kept until its day is closed. A day
+    re-read whole in this run names its late records by the difference of its sketches; a day begun in an earlier
+    run, or left when the run stops, names them hour by hour (`unaccounted`, else the hour is resent whole).
+    """
+
+    def __init__(self, saved: Cursor):
+        self.saved = saved
+        self.position, self.boundary = saved.recount or (0, 0)  # the offset of hour `boundary`'s first record
+        first_day = saved.day_of_hour(self.boundary)
+        self.partial_day = first_day if self.boundary % 24 else None  # begun in an earlier run
+        self.resume_after = saved.hour_start(self.boundary) - timedelta(seconds=1) if self.boundary else None
+        self.region = saved.hour_start(0)  # records before base 00:00 UTC (a US/Eastern day) are not the cursor's
+        self.fresh = Cursor(
+            since=saved.since,
+            base=saved.base,
+            zone=saved.zone,
+            hours={hour: list(digest) for hour, digest in saved.hours.items() if hour < self.boundary},
+            sketches={
+                day: None if sketch is None else sketch.clone()
+                for day, sketch in saved.sketches.items()
+                if day < first_day or day == self.partial_day
+            },
+        )
+        self.late: list[Entry] = []
+        self.changed: dict[int, list[tuple[Entry, int]]] = {}  # the open day's changed hours, with their records
+        self.hour: int | None = None  # the open hour
+        self.seconds: list[Second] = []  # its seconds
+
+    def add(self, second: Second) -> None:
+        if second.start < self.region:
+            self.position += len(second.entries)
+            return
+        hour = self.fresh.hour_of(second.start)
+        if hour != self.hour:
+            self.close_hour()
+            if self.hour is not None and hour // 24 != self.hour // 24:
+                self.close_day(whole=True)
+            self.hour = hour
+        self.seconds.append(second)
+
+    def close_hour(self) -> None:
+        if not self.seconds or self.hour is None:
+            return
+        self.fresh.consume(self.seconds)
+        if not same_digest(self.fresh.hours.get(self.hour), self.saved.hours.get(self.hour)):
+            pairs = [pair for second in self.seconds for pair in zip(second.entries, second.keys(), strict=True)]
+            self.changed[self.hour] = pairs
+        self.position += sum(len(second.entries) for second in self.seconds)
+        self.boundary = self.hour + 1
+        self.seconds = []
+
+    def close_day(self, whole: bool) -> None:
+        """Names the late records of the open hour's day."""
+        if self.hour is None or not self.changed:
+            return
+        day = self.saved.day_of_hour(self.hour)
+        sketched = whole and day != self.partial_day
+        before = self.saved.sketches.get(day, KeySketch()) if sketched else None
+        self.late.extend(name_late_records(self.saved, before, self.fresh.sketches.get(day), day, self.changed))
+        self.changed = {}
+
+    def finish(self) -> tuple[list[Entry], Cursor, None]:
+        self.close_hour()
+        self.close_day(whole=True)
+        self.fresh.last = self.saved.last
+        begun = (self.saved.recount or [0, 0])[1]  # the hours before were re-read in earlier runs
+        missing = len(self.late) + sum(count for hour, (count, _) in self.saved.hours.items() if hour >= begun)
+        missing -= sum(count for hour, (count, _) in self.fresh.hours.items() if hour >= begun)
+        if missing > 0:
+            demisto.info(f"Reconciling: {missing} record(s) read before are no longer in the Audit Trail's result.")
+        self.late.sort(key=lambda entry: entry.when)
+        return self.late, self.fresh, None
+
+    def stop(self) -> tuple[list[Entry], Cursor]:
+        """The late records found so far and the saved cursor with what was re-read: the open hour is read again."""
+        self.seconds = []
+        self.close_day(whole=False)
+        boundary, saved, fresh = self.boundary, self.saved, self.fresh
+        first_day, mid_day = saved.day_of_hour(boundary), boundary % 24 != 0
+        progress = saved.copy()
+        progress.hours = {hour: digest for hour, digest in saved.hours.items() if hour >= boundary}
+        progress.hours.update(fresh.hours)
+        progress.sketches = {
+            day: sketch for day, sketch in saved.sketches.items() if day > first_day or (day == first_day and not mid_day)
+        }
+        progress.sketches.update(
+            (day, sketch) for day, sketch in fresh.sketches.items() if day < first_day or (day == first_day and mid_day)
+        )
+        progress.recount = [self.position, boundary] if boundary else None
+        self.late.sort(key=lambda entry: entry.when)
+        return self.late, progress
+
+    def start_over(self) -> Cursor:
+        """The saved cursor, to be re-read from its first day again; the day it stood in has no whole sketch."""
+        cursor = self.saved.copy()
+        if self.partial_day is not None:
+            cursor.sketches[self.partial_day] = None
+        cursor.recount = None
+        return cursor
 
 
 def same_digest(fresh: list[Any] | None, saved: list[Any] | None) -> bool:
@@ -2253,9 +2366,11 @@ def same_digest(fresh: list[Any] | None, saved: list[Any] | None) -> bool:
     return fresh[0] == saved[0] and (saved[1] is None or fresh[1] == saved[1])
 
 
-def name_late_records(saved: Cursor, fresh: Cursor, day: str, hours: dict[int, list[tuple[Entry, int]]]) -> list[Entry]:
-    """The records of `day` that the saved cursor had not consumed, named by the sketches, else hour by hour."""
-    before, after = saved.sketches.get(day, KeySketch()), fresh.sketches.get(day)
+def name_late_records(
+    saved: Cursor, before: KeySketch | None, after: KeySketch | None, day: str, hours: dict[int, list[tuple[Entry, int]]]
+) -> list[Entry]:
+    """The records of `day`'s changed `hours` that the saved cursor had not consumed: named by the difference of the
+    day's sketches (`before`, `after`: None where unknown), else hour by hour."""
     difference = after.minus(before).peel() if before is not None and after is not None else None
     if difference is not None:
         added = set(difference[0])
@@ -2272,6 +2387,8 @@ def name_late_records(saved: Cursor, fresh: Cursor, day: str, hours: dict[int, l
         if new is None:
             demisto.info(f"Reconciling {day}: hour {hour % 24:02d} changed beyond naming; resending its {len(entries)} records.")
             new = entries
+        elif new:
+            demisto.info(f"Reconciling {day}: hour {hour % 24:02d} has {len(new)} late record(s), named by its digest.")
         late.extend(new)
     return late
 
@@ -2343,7 +2460,7 @@ class RunReport:
     delivered: int = 0
     seconds: int = 0
     reconciled: bool = False
-    stopped: str = "end"  # end, settle, limit, time
+    stopped: str = "end"  # end, settle, limit, time, reconcile, shifted
 
 
 class Run:
@@ -2356,10 +2473,10 @@ class Run:
         self.batch = Batch(MAX_BATCH_EVENTS)
 
     def batches(self) -> Iterator[tuple[list[str], Cursor]]:
-        """Consume from the cursor on; on a shift, reconcile once and go on; stop at the settle delay, the limit,
-        the end or the time budget."""
+        """Consume from the cursor on; on a shift, reconcile once and go on (a reconcile left by the last run goes on
+        first); stop at the settle delay, the limit, the end or the time budget."""
         try:
-            reader = open_reader(self.client, self.plan, self.working)
+            reader = None if self.working.recount else open_reader(self.client, self.plan, self.working)
             while True:
                 if reader is None:
                     if self.report.reconciled:
@@ -2367,7 +2484,8 @@ class Run:
                         self.stop_if_stalled("the Audit Trail kept changing before the cursor while it was re-read")
                         demisto.info("The Audit Trail kept changing before the cursor; the next run goes on from here.")
                         return
-                    yield from self.reconcile()
+                    if not (yield from self.reconcile()):
+                        return
                     reader = open_reader(self.client, self.plan, self.working)
                     continue
                 try:
@@ -2440,21 +2558,36 @@ class Run:
                     yield lines, self.working.copy()
         self.working.consume(seconds[done:])
 
-    def reconcile(self) -> Iterator[tuple[list[str], Cursor]]:
-        """Reconciles once per run: the late records go out, and the cursor is rebuilt from what was read."""
-        demisto.info(
-            f"Records appeared or went missing before the cursor ({self.working.last}); reconciling from {self.working.base}."
-        )
+    def reconcile(self) -> Generator[tuple[list[str], Cursor], None, bool]:
+        """Reconciles once per run: the late records go out with the cursor rebuilt from what was read. Returns
+        whether it got to the cursor's last second; if not, the run ends there and the next one goes on."""
+        working = self.working
+        if working.recount:
+            demisto.info(f"Reconciling goes on from {format_time(working.hour_start(working.recount[1]))}.")
+        else:
+            demisto.info(f"Records appeared or went missing before the cursor ({working.last}); reconciling from {working.base}.")
         self.report.reconciled = True
-        try:
-            late, rebuilt = reconcile(self.client, self.plan, self.working)
-        except AuditTrailShiftedError as error:
-            raise OutOfTimeError(f"the Audit Trail changed while it was re-read from {self.working.base}: {error}") from error
+        late, rebuilt, stop = reconcile(self.client, self.plan, working)
         new = [entry for entry in late if entry.when >= self.saved.since_time]
         for lines in self.batch.add_group([entry.line for entry in new]):
             yield lines, self.working.copy()
         self.report.delivered += len(new)
         self.working = rebuilt
+        if stop is None:
+            return True
+        got_to = format_time(rebuilt.hour_start(rebuilt.recount[1])) if rebuilt.recount else rebuilt.base
+        if isinstance(stop, AuditTrailShiftedError):
+            self.report.stopped = "shifted"
+            cause = f"the Audit Trail changed while it was re-read ({stop})"
+        else:
+            self.report.stopped = "reconcile"
+            cause = "the run's time budget is spent" if self.client.out_of_time() else str(stop)
+        demisto.info(f"Reconciling got to {got_to} and stopped there: {cause}; the next run goes on from there.")
+        yield from self.flush()
+        if isinstance(stop, TransientError):
+            raise stop
+        self.stop_if_stalled(f"reconciling could not re-read one whole hour from {got_to} in a run: {cause}")
+        return False
 
     def flush(self) -> Iterator[tuple[list[str], Cursor]]:
         """The events still waiting, with the cursor that holds once they are sent; the cursor alone if it moved."""
@@ -2464,7 +2597,7 @@ class Run:
     def stop_if_stalled(self, cause: str) -> None:
         """A run that delivered nothing and could not move the cursor says so: the platform shows the error in the
         instance's health, instead of a run that looks fine while the collector stands still."""
-        if self.report.delivered == 0 and self.working.last == self.saved.last:
+        if self.report.delivered == 0 and self.working.to_json() == self.saved.to_json():
             raise StalledError(f"The collector cannot make progress past {self.saved.last or self.saved.since}: {cause}.")
 
 
@@ -2612,6 +2745,8 @@ def lag_summary(cursor: Cursor, report: RunReport, client: AuditTrailClient, now
         "settle": "the next records wait for the settle delay",
         "limit": "stopped at the maximum events per fetch",
         "time": "stopped at the run's time budget",
+        "reconcile": "reconciling goes on in the next run",
+        "shifted": "the Audit Trail changed while it was re-read; the next run goes on",
         "end": "read to the end",
     }
     text += f" ({reasons[report.stopped]})"

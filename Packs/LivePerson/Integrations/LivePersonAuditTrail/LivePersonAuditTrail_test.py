@@ -1,5 +1,6 @@
 """Unit tests of the LivePerson Audit Trail integration: HTTP mocked with requests-mock, time with freezegun."""
 
+import contextlib
 import email.utils
 import json
 import random
@@ -1644,6 +1645,150 @@ def test_late_records_beyond_the_sketch_resend_only_their_hours(platform: Platfo
     assert any("changed beyond naming" in line for line in platform.logs)
 
 
+class Killed(BaseException):
+    """The engine killed the run's process: nothing after it runs (a BaseException, so no handler takes it)."""
+
+
+@freeze_time(NOW)
+def test_a_reconcile_larger_than_a_run_goes_on_over_runs_and_survives_kills(platform: Platform, requests_mock: Any) -> None:
+    """
+    Given 205,000 records over the two days the cursor watches, an Audit Trail capped at 100 records a page, all of
+    them delivered, and then one record that appears six hours before the cursor
+    When fetch-events runs with a time budget that re-reads about 60,000 records a run, and some runs are killed at
+    a random audit call
+    Then the reconcile goes on from run to run (at least three), its progress kept in a last run of at most 4 KB, and
+    in the end the late record is delivered once and every other record exactly once
+    """
+    backend = BusyDays(busy_day("2026-11-23", 140_000) + busy_day("2026-11-24", 140_000)[:65_000], cap=100)
+    serve(requests_mock, backend)
+    settings = lp.Settings.from_params(base_params(first_fetch="2026-11-23T00:00:00Z", page_size="100", max_fetch="50000"))
+    clock = FakeClock()
+    backend.on_call = lambda: clock.sleep(0.1)  # an answer takes 0.1 s of the run's budget
+
+    def run(budget: float) -> None:
+        clock.now = 0.0
+        client = lp.AuditTrailClient(settings, clock=clock, sleep=clock.sleep, time_budget=budget)
+        lp.fetch_events_command(client, settings)
+
+    for _ in range(6):  # the backlog, 50,000 a run
+        run(budget=1_000)
+    assert len(platform.events) == 205_000
+    last = lp.Cursor.from_json(platform.last_run).last_time
+    assert last is not None
+    backend.insert((last - timedelta(hours=6)).strftime("%Y-%m-%d %H:%M:%S"), "late")
+    rng = random.Random(7)
+    reconciling_runs = 0
+    for number in range(20):
+        kill_at = backend.calls + rng.randint(50, 500) if number % 3 == 1 else None
+
+        def tick(kill_at: int | None = kill_at) -> None:
+            clock.sleep(0.1)
+            if kill_at is not None and backend.calls >= kill_at:
+                raise Killed
+
+        backend.on_call = tick
+        with contextlib.suppress(Killed):
+            run(budget=60)
+        assert len(json.dumps(platform.last_run)) <= 4096
+        if "recount" in platform.last_run:
+            reconciling_runs += 1
+        elif Counter(event["objectName"] for event in platform.events)["late"]:
+            break
+    names = Counter(event["objectName"] for event in platform.events)
+    assert reconciling_runs >= 2  # the re-read went on in at least three runs
+    assert names["late"] == 1
+    assert len(names) == 205_001 and set(names.values()) == {1}
+
+
+@freeze_time(NOW)
+def test_a_reconcile_over_runs_starts_over_when_records_move_before_where_it_got_to(
+    platform: Platform, requests_mock: Any
+) -> None:
+    """
+    Given 38,000 delivered records over two days, a record that appears late near the end, and a reconcile that
+    takes more than one run
+    When, between two of its runs, another record appears before the hour the reconcile had got to
+    Then the next run finds it out, starts the re-read over, and in the end both late records are delivered once
+    and every other record exactly once
+    """
+    backend = BusyDays(busy_day("2026-11-23", 20_000) + busy_day("2026-11-24", 40_000)[:18_000], cap=100)
+    serve(requests_mock, backend)
+    settings = lp.Settings.from_params(base_params(first_fetch="2026-11-23T00:00:00Z", page_size="100", max_fetch="50000"))
+    clock = FakeClock()
+    backend.on_call = lambda: clock.sleep(0.1)
+
+    def run(budget: float) -> None:
+        clock.now = 0.0
+        lp.fetch_events_command(lp.AuditTrailClient(settings, clock=clock, sleep=clock.sleep, time_budget=budget), settings)
+
+    run(budget=1_000)
+    assert len(platform.events) == 38_000
+    backend.insert("2026-11-24 10:00:00", "late")
+    run(budget=20)
+    assert platform.last_run["recount"][1] > 2
+    backend.insert("2026-11-23 01:00:00", "earlier")
+    platform.logs.clear()
+    for _ in range(12):
+        run(budget=20)
+        if "recount" not in platform.last_run:
+            break
+    assert any("Reconciling starts over" in line for line in platform.logs)
+    names = Counter(event["objectName"] for event in platform.events)
+    assert names["late"] == names["earlier"] == 1
+    assert len(names) == 38_002 and set(names.values()) == {1}
+
+
+def test_a_reconcile_in_progress_is_saved_and_read_back() -> None:
+    """
+    Given a cursor whose reconcile goes on in the next run, and last runs with a damaged reconcile
+    When it is saved and read back
+    Then it is equal; the damaged ones are errors that say how to recover
+    """
+    cursor = lp.Cursor.start(datetime(2026, 11, 22, 6, tzinfo=UTC))
+    consume(cursor, second("2026-11-22 07:00:00", 1, 2))
+    cursor.recount = [1234, 17]
+    saved = json.loads(json.dumps(cursor.to_json()))
+    assert saved["recount"] == [1234, 17]
+    assert lp.Cursor.from_json(saved).to_json() == cursor.to_json()
+    for damaged in ([1234], [-1, 3], [5, 0], [5, 48], "x"):
+        with pytest.raises(lp.StateError, match="Reset the last run"):
+            lp.Cursor.from_json({**saved, "recount": damaged})
+
+
+@freeze_time(NOW)
+def test_a_shift_found_while_reconciling_is_named_as_such(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given delivered records, one that appears late before the cursor, and another that appears early in the day
+    while the reconcile re-reads it
+    When fetch-events runs, and again
+    Then the first run (which could not re-read one whole hour) fails naming reconcile and that the Audit Trail
+    changed while it was re-read, and never says the run stopped at its time budget; the next run delivers both late
+    records, each once
+    """
+    api.records = [record(f"2026-11-20 05:{minute:02d}:00", name=f"m{minute}") for minute in range(40)]
+    run_fetch(platform, page_size="10")
+    api.records.append(record("2026-11-20 05:10:30", name="late"))
+    queries_before = len(api.queries)
+
+    def inserting(request: Any, context: Any) -> dict:
+        answer = api(request, context)
+        if len(api.queries) == queries_before + 3:  # the reconcile's first page is read
+            api.records.append(record("2026-11-20 05:00:30", name="sneaked-in"))
+        return answer
+
+    requests_mock.post(AUDIT_URL, json=inserting)
+    platform.logs.clear()
+    with pytest.raises(lp.StalledError, match=r"reconciling .* the Audit Trail changed while it was re-read"):
+        run_fetch(platform, page_size="10")
+    assert not any("time budget" in line for line in platform.logs), platform.logs
+    assert any("the Audit Trail changed while it was re-read" in line for line in platform.logs)
+    requests_mock.post(AUDIT_URL, json=api)
+    run_fetch(platform, page_size="10")
+    names = Counter(event["objectName"] for event in platform.events)
+    assert names["late"] == names["sneaked-in"] == 1
+    assert set(names.values()) == {1} and len(names) == 42
+
+
 @freeze_time(NOW)
 def test_shift_inside_a_run_is_recovered(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
     """
@@ -1800,7 +1945,7 @@ class BusyDays:
         first = int(re.search(r"first: (\d+)", query).group(1))  # type: ignore[union-attr]
         offset = int(re.search(r"offset: (\d+)", query).group(1))  # type: ignore[union-attr]
         start = bisect.bisect_left(self.rows, (f"{day} 00:00:00", ""))
-        rows = self.rows[start + offset :][: min(first, self.cap or first)]
+        rows = self.rows[start + offset : start + offset + min(first, self.cap or first)]
         context.headers["X-Total-Count"] = str(len(rows))
         return {"data": {"auditData": [{"objectName": name, "changeDate": f"{when}.0"} for when, name in rows]}}
 

@@ -2461,6 +2461,7 @@ class RunReport:
     seconds: int = 0
     reconciled: bool = False
     stopped: str = "end"  # end, settle, limit, time, reconcile, shifted
+    failure: Exception | None = None  # what stopped the reading, while what it read is still sent
 
 
 class Run:
@@ -2501,7 +2502,8 @@ class Run:
             yield from self.flush()
             self.stop_if_stalled(f"the run stopped before it could consume a whole second: {error}")
             return
-        except TransientError:
+        except TransientError as error:
+            self.report.failure = error  # a send refused while the batches read so far go out must not hide it
             yield from self.flush()
             raise
         yield from self.flush()
@@ -2583,6 +2585,8 @@ class Run:
             self.report.stopped = "reconcile"
             cause = "the run's time budget is spent" if self.client.out_of_time() else str(stop)
         demisto.info(f"Reconciling got to {got_to} and stopped there: {cause}; the next run goes on from there.")
+        if isinstance(stop, TransientError):
+            self.report.failure = stop
         yield from self.flush()
         if isinstance(stop, TransientError):
             raise stop
@@ -2701,8 +2705,19 @@ def fetch_events_command(client: AuditTrailClient, settings: Settings) -> int:
         try:
             for lines, next_cursor in fetch_batches(client, plan, cursor, now, report):
                 sender.send(lines, next_cursor)
-        finally:
-            sender.close()  # the batch still in flight is saved if it was accepted, whatever stopped the run
+        except Exception as stopped:
+            # The reading's failure (kept by the run while it sends what it read), a refused send, and the batch still
+            # in flight (saved if it was accepted): no error may hide another.
+            causes = [stopped] if report.failure in (None, stopped) else [report.failure, stopped]
+            try:
+                sender.close()
+            except Exception as refused:
+                causes.append(refused)
+            if len(causes) == 1:
+                raise
+            reasons = " Also: ".join(map(str, causes))
+            raise LivePersonError(f"The run stopped for {len(causes)} reasons: {reasons}") from causes[0]
+        sender.close()
     finally:
         demisto.updateModuleHealth({"eventsPulled": sender.sent})
         demisto.debug(

@@ -1446,6 +1446,39 @@ def test_a_batch_in_flight_when_reading_fails_is_saved_once_accepted(
 
 
 @freeze_time(NOW)
+def test_an_upload_that_fails_while_the_reading_fails_too_shows_both_causes(
+    platform: Platform, api: AuditBackend, monkeypatch: pytest.MonkeyPatch, requests_mock: Any
+) -> None:
+    """
+    Given 70 records of 30 KB, a platform that refuses the first batch, and an Audit Trail that fails for good once
+    that batch is in flight
+    When fetch-events runs
+    Then its error names both causes, the refused upload and the failed reading, and the last run stays where
+    collection starts
+    """
+    api.records = large_records(70)
+    in_flight = threading.Event()
+
+    def failing_once_sent(request: Any, context: Any) -> dict[str, Any]:
+        if in_flight.is_set():
+            context.status_code = 503
+            return {"error": "unavailable"}
+        return api(request, context)
+
+    def refuse(events: list[str], *args: Any, **kwargs: Any) -> Any:
+        in_flight.set()
+        raise lp.DemistoException("XSIAM refused the batch")
+
+    requests_mock.post(AUDIT_URL, json=failing_once_sent)
+    monkeypatch.setattr(lp, "send_events_to_xsiam", refuse)
+    with pytest.raises(lp.LivePersonError, match="2 reasons") as error:
+        run_fetch(platform, page_size="10")
+    assert "XSIAM refused the batch" in str(error.value)
+    assert "503" in str(error.value)
+    assert platform.last_run["last"] is None
+
+
+@freeze_time(NOW)
 def test_steady_state_run_makes_no_domain_or_token_call(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
     """
     Given a first run that resolved the host and got a token

@@ -2708,7 +2708,7 @@ def fetch_events_command(client: AuditTrailClient, settings: Settings) -> int:
         except Exception as stopped:
             # The reading's failure (kept by the run while it sends what it read), a refused send, and the batch still
             # in flight (saved if it was accepted): no error may hide another.
-            causes = [stopped] if report.failure in (None, stopped) else [report.failure, stopped]
+            causes = [stopped] if report.failure is None or report.failure is stopped else [report.failure, stopped]
             try:
                 sender.close()
             except Exception as refused:

@@ -1,6 +1,7 @@
 """The platform in miniature: runs one command of the integration the way Cortex XSIAM does.
 
-An instance lives in a state folder:
+An instance lives in a state folder, readable by its user alone (0700; params.json and the integration context,
+which hold the secret and the token, 0600):
 
     params.json               the instance settings (the manifest's parameter names)
     last_run.json             what demisto.setLastRun saved (the cursor)
@@ -80,10 +81,24 @@ def _read_json(path: Path, default: Any) -> Any:
     return json.loads(path.read_text()) if path.exists() else default
 
 
-def _write_json(path: Path, value: Any) -> None:
+def private_folder(path: Path) -> None:
+    """The folder, made if needed, that only its user may open (an instance's state holds its secrets)."""
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Writes the file readable and writable by its user alone, atomically: a killed run leaves the old document, as
+    the platform's store does."""
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(value, indent=1, sort_keys=True))
-    temporary.replace(path)  # atomic, as the platform's store is: a killed run leaves the old document
+    temporary.unlink(missing_ok=True)  # created anew below, so with the mode given
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(text)
+    temporary.replace(path)
+
+
+def _write_json(path: Path, value: Any) -> None:
+    write_private(path, json.dumps(value, indent=1, sort_keys=True))
 
 
 def parse_args(pairs: list[str]) -> dict[str, str]:
@@ -99,7 +114,7 @@ def parse_args(pairs: list[str]) -> dict[str, str]:
 
 def run_command(state: Path, command: str, args: dict[str, str] | None = None, clock_at: float | None = None) -> Outcome:
     """Runs one command of the integration against the instance kept in `state`, its clock at `clock_at` if given."""
-    state.mkdir(parents=True, exist_ok=True)
+    private_folder(state)
     outcome = Outcome(command)
     params = _read_json(state / "params.json", {})
     stored = {

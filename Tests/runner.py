@@ -3,17 +3,20 @@
     python3 -m Tests demo                              seeded fake, scheduled runs until drained, lost 0 / duplicated 0
     python3 -m Tests run [--state DIR] COMMAND [k=v]   one command against an instance (default state: .state/local)
 
-An instance is a state folder (see Tests/platform_run.py). `run` uses its params.json; `configure` writes it from
-the manifest's defaults and your settings, after checking them the way the integration does (a value it would
-refuse is not saved). A real account needs only account_id and one way in: an API key's app_key, secret,
-access_token and access_token_secret (OAuth 1.0), or client_id and client_secret (OAuth 2.0); they may also come from
-environment variables LIVEPERSON_ACCOUNT_ID, LIVEPERSON_APP_KEY, LIVEPERSON_SECRET, LIVEPERSON_ACCESS_TOKEN,
-LIVEPERSON_ACCESS_TOKEN_SECRET, LIVEPERSON_CLIENT_ID, LIVEPERSON_CLIENT_SECRET (likewise LIVEPERSON_AUTH_SERVER_URL,
-_DOMAIN_API_URL, _FIRST_FETCH, _MAX_FETCH). `ca_bundle=PATH` is the runner's own: the instance then trusts that CA
-(the fake's, say).
+An instance is a state folder (see Tests/platform_run.py), readable by you alone. `run` uses its params.json;
+`configure` writes it from the manifest's defaults and your settings, after checking them the way the integration
+does (a value it would refuse is not saved). A real account needs only account_id and one way in: an API key's
+app_key and access_token with their secrets (OAuth 1.0), or client_id and its client secret (OAuth 2.0).
+A secret is never taken from the command line (others can read a process's arguments): the secret half of each
+credentials parameter comes from the environment variable named after it (LIVEPERSON_SECRET, LIVEPERSON_ACCESS_TOKEN_SECRET,
+LIVEPERSON_CLIENT_SECRET) or, at a terminal, from a prompt. Other settings may also come from environment variables
+LIVEPERSON_ACCOUNT_ID, LIVEPERSON_APP_KEY, LIVEPERSON_ACCESS_TOKEN, LIVEPERSON_CLIENT_ID (likewise
+LIVEPERSON_AUTH_SERVER_URL, _DOMAIN_API_URL, _FIRST_FETCH, _MAX_FETCH). `ca_bundle=PATH` is the runner's own: the
+instance then trusts that CA (the fake's, say).
 Examples:
 
-    python3 -m Tests run configure account_id=12345678 client_id=... client_secret=...
+    python3 -m Tests run configure account_id=12345678 client_id=...     # asks for the client secret
+    python3 -m Tests run configure account_id=12345678 app_key=... access_token=...   # asks for the two secrets
     python3 -m Tests run test-module
     python3 -m Tests run fetch-events
     python3 -m Tests run liveperson-get-events limit=5
@@ -22,12 +25,14 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import shutil
+import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,26 +40,27 @@ from typing import Any
 import yaml
 
 from Tests import platform_run
+from Tests.tenant.manifest import CREDENTIALS, Manifest, Parameter
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "Packs" / "LivePerson" / "Integrations" / "LivePersonAuditTrail" / "LivePersonAuditTrail.yml"
 SETTLE_SECONDS = 120  # the manifest's default settle delay: records younger than this wait for a later run
-# The halves of the credentials parameters by the names `configure` takes (their displays in snake case, as the tenant
-# tool names them): an API key's four values, or client credentials.
-CREDENTIAL_HALVES = {
-    "app_key": ("api_key_credentials", "identifier"),
-    "secret": ("api_key_credentials", "password"),
-    "access_token": ("access_token_credentials", "identifier"),
-    "access_token_secret": ("access_token_credentials", "password"),
-    "client_id": ("credentials", "identifier"),
-    "client_secret": ("credentials", "password"),
-}
-CREDENTIAL_PARAMETERS = ("api_key_credentials", "access_token_credentials", "credentials")
-SETTINGS_FROM_ENV = ("auth_server_url", "account_id", *CREDENTIAL_HALVES, "domain_api_url", "first_fetch", "max_fetch")
+# Settings that may come from LIVEPERSON_<NAME> (the credentials' identifier halves too: LIVEPERSON_CLIENT_ID ...).
+SETTINGS_FROM_ENV = (
+    "auth_server_url",
+    "account_id",
+    *(str(parameter.identifier_key) for parameter in Manifest.load(MANIFEST).parameters if parameter.identifier_key),
+    "domain_api_url",
+    "first_fetch",
+    "max_fetch",
+)
 DEFAULT_STATE = str(ROOT / ".state" / "local")
+DEMO_SECRET_VARIABLE = "FAKE_LIVEPERSON_CLIENT_SECRET"  # the demo's fake's client secret (default: a random one)
 RUN_COMMANDS = ("configure", "test-module", "fetch-events", "liveperson-get-events")
-# Names `configure` takes besides the manifest's parameters: the halves of the credentials, and the runner's CA.
-RUNNER_SETTINGS = (*CREDENTIAL_HALVES, "ca_bundle")
+# Names `configure` takes besides the manifest's parameters: the runner's CA, and each credentials parameter's
+# identifier half (client_id for "Client ID"); the secret halves never come as settings (`secret_parameters`).
+RUNNER_SETTINGS = ("ca_bundle",)
+Prompt = Callable[[str], str]
 
 
 class ConfigurationError(Exception):
@@ -78,6 +84,45 @@ def manifest_defaults() -> dict[str, Any]:
     return params
 
 
+def secret_parameters() -> list[Parameter]:
+    """The manifest's parameters that hold a secret: each credentials parameter's password half, encrypted ones."""
+    return [parameter for parameter in Manifest.load(MANIFEST).parameters if parameter.is_secret]
+
+
+def identifier_settings() -> dict[str, str]:
+    """The setting name of each credentials parameter's identifier half (client_id) and the parameter it fills."""
+    return {str(p.identifier_key): p.name for p in secret_parameters() if p.type == CREDENTIALS}
+
+
+def read_secrets(params: dict[str, Any], environment: Mapping[str, str], prompt: Prompt | None) -> None:
+    """Fills each secret the instance needs from its environment variable (LIVEPERSON_CLIENT_SECRET for "Client
+    secret"), else from the prompt: one the instance holds already is kept, and one nobody asked for (an optional
+    credentials parameter without its identifier) is left out."""
+    for parameter in secret_parameters():
+        credentials = parameter.type == CREDENTIALS
+        value = params.get(parameter.name)
+        held = (value or {}).get("password") if credentials and isinstance(value, dict) else value
+        wanted = parameter.required or (credentials and isinstance(value, dict) and bool(value.get("identifier")))
+        if not (wanted or held):  # a way in the instance does not use: its secret, even if set, would only be half of it
+            continue
+        secret = environment.get(str(parameter.secret_variable), "")
+        if not secret and not held and prompt is not None:
+            secret = prompt(f"{parameter.secret_label} for {parameter.name} (input hidden): ")
+        if secret and credentials:
+            params[parameter.name] = {**(value if isinstance(value, dict) else {}), "password": secret}
+        elif secret:
+            params[parameter.name] = secret
+
+
+def refuse_secrets_given_as_settings(settings: Mapping[str, Any]) -> None:
+    for parameter in secret_parameters():
+        if parameter.secret_key in settings:
+            raise ConfigurationError(
+                f"{parameter.secret_key} is never taken from the command line, where others can read it: set "
+                f"{parameter.secret_variable}, or leave it out to be asked for it."
+            )
+
+
 def check_settings(params: dict[str, Any]) -> None:
     """Reads the settings as the integration does; raises ConfigurationError with its message if it would refuse them."""
     import LivePersonAuditTrail  # noqa: PLC0415 - on the path once platform_run is imported
@@ -88,15 +133,21 @@ def check_settings(params: dict[str, Any]) -> None:
         raise ConfigurationError(str(error)) from error
 
 
-def configure(state: Path, settings: dict[str, Any]) -> dict[str, Any]:
-    """Writes params.json: the manifest's defaults, what was saved before, then the given settings, once they pass the
-    integration's own checks (the halves of CREDENTIAL_HALVES form the credentials; ca_bundle is copied to the state as
-    ca.pem)."""
+def configure(
+    state: Path, settings: dict[str, Any], environment: Mapping[str, str] | None = None, prompt: Prompt | None = None
+) -> dict[str, Any]:
+    """Writes params.json (readable by the user alone): the manifest's defaults, what was saved before, then the given
+    settings, once they pass the integration's own checks. client_id fills the credentials' identifier, the secrets
+    come from `environment` (os.environ by default) or `prompt` (`read_secrets`), never from `settings`; ca_bundle is
+    copied to the state as ca.pem."""
     settings = dict(settings)
+    environment = os.environ if environment is None else environment
+    refuse_secrets_given_as_settings(settings)
     names = [parameter["name"] for parameter in manifest_parameters()]
-    unknown = sorted(set(settings) - set(names) - set(RUNNER_SETTINGS))
+    identifiers = identifier_settings()
+    unknown = sorted(set(settings) - set(names) - set(identifiers) - set(RUNNER_SETTINGS))
     if unknown:
-        known = ", ".join(name for name in [*names, *RUNNER_SETTINGS] if name not in CREDENTIAL_PARAMETERS)
+        known = ", ".join(name for name in [*names, *identifiers, *RUNNER_SETTINGS] if name not in identifiers.values())
         raise ConfigurationError(f"Unknown setting {', '.join(unknown)}: the settings are {known}.")
     ca_bundle = settings.pop("ca_bundle", None)
     if ca_bundle is not None and not Path(ca_bundle).is_file():
@@ -104,15 +155,16 @@ def configure(state: Path, settings: dict[str, Any]) -> dict[str, Any]:
     params = manifest_defaults()
     params.update(json.loads((state / "params.json").read_text()) if (state / "params.json").exists() else {})
     for key in SETTINGS_FROM_ENV:
-        if os.environ.get(f"LIVEPERSON_{key.upper()}"):
-            settings.setdefault(key, os.environ[f"LIVEPERSON_{key.upper()}"])
-    for key, (name, half) in CREDENTIAL_HALVES.items():
+        if environment.get(f"LIVEPERSON_{key.upper()}"):
+            settings.setdefault(key, environment[f"LIVEPERSON_{key.upper()}"])
+    for key, name in identifiers.items():
         if key in settings:
-            params[name] = {**(params.get(name) or {}), half: settings.pop(key)}
+            params[name] = {**(params.get(name) or {}), "identifier": settings.pop(key)}
     params.update(settings)
+    read_secrets(params, environment, prompt)
     check_settings(params)
-    state.mkdir(parents=True, exist_ok=True)
-    (state / "params.json").write_text(json.dumps(params, indent=1, sort_keys=True))
+    platform_run.private_folder(state)
+    platform_run.write_private(state / "params.json", json.dumps(params, indent=1, sort_keys=True))
     if ca_bundle is not None:
         shutil.copyfile(ca_bundle, state / platform_run.CA_BUNDLE)
     return params
@@ -124,14 +176,14 @@ def configure_for_fake(state: Path, fake: Any, **settings: Any) -> dict[str, Any
     As a new user's: account ID, client ID and secret; the Sentinel host is found through the (fake's) Domain API.
     """
     endpoints = {"domain_api_url": fake.url, "account_id": fake.account_id, "ca_bundle": fake.ca_bundle}
-    credentials = {"client_id": fake.client_id, "client_secret": fake.client_secret}
-    return configure(state, {**endpoints, **credentials, **settings})
+    secret = {"LIVEPERSON_CLIENT_SECRET": fake.client_secret}  # as a user's environment would hold it
+    return configure(state, {**endpoints, "client_id": fake.client_id, **settings}, environment=secret)
 
 
 def fresh_state(state: Path) -> None:
     if state.exists():
         shutil.rmtree(state)
-    state.mkdir(parents=True)
+    platform_run.private_folder(state)
 
 
 # ------------------------------------------------------------------ what was delivered
@@ -213,7 +265,7 @@ def demo(arguments: argparse.Namespace) -> int:
     now = datetime.now(UTC).replace(microsecond=0)
     start = now - timedelta(days=arguments.days)
     print(f"Starting the fake LivePerson API with {arguments.days} days of audit records ...", flush=True)
-    with FakeLivePerson(seed=arguments.seed, client_secret=arguments.client_secret) as fake:
+    with FakeLivePerson(seed=arguments.seed, client_secret=os.environ.get(DEMO_SECRET_VARIABLE) or None) as fake:
         rng = data.make_rng(arguments.seed)
         fake.add_records(data.generate_backlog(start, now, arguments.per_day, rng))
         configure_for_fake(state, fake, first_fetch=f"{arguments.days + 1} days", isFetchEvents=True)
@@ -285,25 +337,42 @@ def demo(arguments: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ command line
 
 
+def terminal_prompt() -> Prompt | None:
+    """getpass at a terminal; None otherwise (a missing secret is then named, not waited for)."""
+    return getpass.getpass if sys.stdin.isatty() else None
+
+
+def shown_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """The settings as configure prints them: a secret only as <set>."""
+    secrets = {parameter.name: parameter.type for parameter in secret_parameters()}
+    shown = dict(params)
+    for name, kind in secrets.items():
+        value = shown.get(name)
+        if kind == CREDENTIALS and isinstance(value, dict):
+            shown[name] = {**value, "password": "<set>" if value.get("password") else "<not set>"}
+        elif value:
+            shown[name] = "<set>"
+    return shown
+
+
 def run(arguments: argparse.Namespace) -> int:
     state = Path(arguments.state)
     if arguments.command == "configure":
         try:
-            params = configure(state, platform_run.parse_args(arguments.args))
+            params = configure(state, platform_run.parse_args(arguments.args), prompt=terminal_prompt())
         except ConfigurationError as error:
             print(f"configure: {error} Nothing was saved.")
             return 1
-        shown = {key: ("<set>" if key in CREDENTIAL_PARAMETERS else value) for key, value in params.items()}
-        print(json.dumps(shown, indent=1, sort_keys=True))
+        print(json.dumps(shown_settings(params), indent=1, sort_keys=True))
         return 0
     if not (state / "params.json").exists():
         try:
-            configure(state, {})
+            configure(state, {}, prompt=terminal_prompt())
         except ConfigurationError as error:
             print(
                 f"No instance in {state} yet ({error}). Configure one first:\n"
                 f"  python3 -m Tests run{'' if arguments.state == DEFAULT_STATE else f' --state {state}'} configure "
-                "account_id=... client_id=... client_secret=..."
+                "account_id=... client_id=...   (the client secret: asked for, or from LIVEPERSON_CLIENT_SECRET)"
             )
             return 1
     context_before = integration_context(state)
@@ -328,7 +397,6 @@ def main(argv: list[str]) -> int:
     demo_parser.add_argument("--append-cycles", type=int, default=3, help="cycles that see new records arrive before they run")
     demo_parser.add_argument("--max-cycles", type=int, default=30)
     demo_parser.add_argument("--state", default=str(ROOT / ".state" / "demo"))
-    demo_parser.add_argument("--client-secret", default=None, help="the fake's client secret (default: a random one)")
     run_parser = commands.add_parser(
         "run",
         help="one command against an instance",

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def test_run_without_a_command_shows_the_commands(capsys: pytest.CaptureFixture[
     shown = capsys.readouterr()
     assert "required" not in shown.out + shown.err
     assert "{configure,test-module,fetch-events,liveperson-get-events}" in shown.out
-    assert "python3 -m Tests run configure account_id=12345678 client_id=... client_secret=..." in shown.out
+    assert "python3 -m Tests run configure account_id=12345678 client_id=...     # asks for the client secret" in shown.out
 
 
 @pytest.mark.parametrize(
@@ -55,8 +56,9 @@ def test_configure_refuses_what_the_integration_would_refuse_and_saves_nothing(
     """
     for name in runner.SETTINGS_FROM_ENV:
         monkeypatch.delenv(f"LIVEPERSON_{name.upper()}", raising=False)
+    monkeypatch.setenv("LIVEPERSON_CLIENT_SECRET", "SECRET-do-not-show")
     state = tmp_path / "instance"
-    good = ["account_id=12345678", "client_id=id", "client_secret=SECRET-do-not-show"]
+    good = ["account_id=12345678", "client_id=id"]
     assert runner.main(["run", "--state", str(state), "configure", *good]) == 0
     saved = (state / "params.json").read_text()
     capsys.readouterr()
@@ -76,20 +78,22 @@ def test_commands_on_an_unconfigured_instance_say_how_to_configure(
     When `run test-module` runs
     Then it says what is missing and the configure command to run, and saves nothing
     """
-    for name in runner.SETTINGS_FROM_ENV:
+    for name in [*runner.SETTINGS_FROM_ENV, "client_secret"]:
         monkeypatch.delenv(f"LIVEPERSON_{name.upper()}", raising=False)
     state = tmp_path / "none"
     assert runner.main(["run", "--state", str(state), "test-module"]) == 1
     out = capsys.readouterr().out
     assert '"Account ID" is empty' in out
-    assert f"python3 -m Tests run --state {state} configure account_id=... client_id=... client_secret=..." in out
+    assert f"python3 -m Tests run --state {state} configure account_id=... client_id=...   (the client secret: asked" in out
     assert not (state / "params.json").exists()
 
 
 # ------------------------------------------------------------------ the standalone fake, as the README says
 
 
-def test_the_standalone_fake_prints_the_one_command_that_points_run_at_it(tmp_path: Path) -> None:
+def test_the_standalone_fake_prints_the_one_command_that_points_run_at_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """
     Given the standalone fake started as the README says
     When the configure command it prints is run (into a scratch instance), then test-module and fetch-events
@@ -108,12 +112,16 @@ def test_the_standalone_fake_prints_the_one_command_that_points_run_at_it(tmp_pa
     try:
         assert fake.stdout is not None
         lines = [fake.stdout.readline() for _ in range(3)]
-        words = shlex.split(lines[2])
+        secret, *words = shlex.split(lines[2])
+        variable, _, value = secret.partition("=")
+        assert variable == "LIVEPERSON_CLIENT_SECRET" and value
         assert words[:7] == ["python3", "-m", "Tests", "run", "--state", ".state/fake", "configure"]
-        assert readme_fake_command()[:7] == words[:7]
-        assert [word.split("=")[0] for word in readme_fake_command()[7:]] == [word.split("=")[0] for word in words[7:]]
+        assert readme_fake_command()[:8] == ["LIVEPERSON_CLIENT_SECRET=...", *words[:7]]
+        assert [word.split("=")[0] for word in readme_fake_command()[8:]] == [word.split("=")[0] for word in words[7:]]
+        assert not [word for word in words if value in word]  # the secret is in the command's environment only
         state = tmp_path / "fake-instance"
         words[5] = str(state)
+        monkeypatch.setenv(variable, value)
         assert runner.main([*words[3:], "first_fetch=2 days"]) == 0
         assert runner.main(["run", "--state", str(state), "test-module"]) == 0
         assert runner.main(["run", "--state", str(state), "fetch-events"]) == 0
@@ -128,7 +136,7 @@ def test_the_standalone_fake_prints_the_one_command_that_points_run_at_it(tmp_pa
 def readme_fake_command() -> list[str]:
     """The configure command the README shows for the standalone fake (continuation lines joined)."""
     text = (ROOT / "README.md").read_text().replace("\\\n", " ")
-    line = next(line for line in text.splitlines() if line.startswith("python3 -m Tests run --state .state/fake configure"))
+    line = next(line for line in text.splitlines() if "python3 -m Tests run --state .state/fake configure" in line)
     return shlex.split(line)
 
 
@@ -288,3 +296,79 @@ def test_with_liveperson_down_the_commands_name_the_host_and_setting_at_once(
     assert f'Could not reach {host} (connection refused): check "Domain API URL"' in outcome.error
     assert "server URL parameter" not in outcome.error
     assert outcome.virtual_seconds == 0
+
+
+# ------------------------------------------------------------------ secrets: never on the command line, never readable by others
+
+
+def test_a_secret_on_the_command_line_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    Given `run configure ... client_secret=...`, as the README once wrote it
+    When it runs
+    Then it is refused, naming the environment variable (and the prompt) to use instead, the secret is not printed,
+    and nothing is saved
+    """
+    monkeypatch.delenv("LIVEPERSON_CLIENT_SECRET", raising=False)
+    state = tmp_path / "instance"
+    words = ["account_id=12345678", "client_id=id", "client_secret=ARGV-SECRET-do-not-keep"]
+    assert runner.main(["run", "--state", str(state), "configure", *words]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("configure: client_secret is never taken from the command line, where others can read it: ")
+    assert "set LIVEPERSON_CLIENT_SECRET, or leave it out to be asked for it." in out
+    assert "ARGV-SECRET-do-not-keep" not in out
+    assert not (state / "params.json").exists()
+
+
+CREDENTIALS_PARAMETERS = [parameter for parameter in runner.secret_parameters() if parameter.identifier_key]
+
+
+@pytest.mark.parametrize("parameter", CREDENTIALS_PARAMETERS, ids=lambda parameter: parameter.name)
+def test_every_secret_comes_from_its_environment_variable_or_a_prompt(parameter: Any) -> None:
+    """
+    Given any credentials parameter of the manifest (type 9: its password half is the secret), its identifier given
+    When configure reads the secrets, with the secret in the environment variable named after it, or with nothing
+    there but a prompt
+    Then the instance holds the secret from that variable, or from the prompt, which named the secret it asked for;
+    configure's output shows neither. A secret of a way in the instance does not use is not read
+    """
+    params = {parameter.name: {"identifier": "id-1"}}
+    runner.read_secrets(params, {str(parameter.secret_variable): "FROM-ENV-secret"}, None)
+    assert params[parameter.name] == {"identifier": "id-1", "password": "FROM-ENV-secret"}
+    asked: list[str] = []
+
+    def prompt(text: str) -> str:
+        asked.append(text)
+        return "FROM-PROMPT-secret"
+
+    params = {parameter.name: {"identifier": "id-1"}}
+    runner.read_secrets(params, {}, prompt)
+    assert params[parameter.name] == {"identifier": "id-1", "password": "FROM-PROMPT-secret"}
+    assert f"{parameter.secret_label} for {parameter.name} (input hidden): " in asked
+    assert "FROM-PROMPT-secret" not in json.dumps(runner.shown_settings(params))
+    unused: dict[str, Any] = {}
+    runner.read_secrets(unused, {str(parameter.secret_variable): "FROM-ENV-secret"}, None)
+    assert parameter.name not in unused or parameter.required
+
+
+def test_the_instance_folder_and_its_secret_files_are_readable_by_the_user_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    Given an instance folder and params.json left readable by others (as an earlier runner wrote them)
+    When configure and a run against the fake LivePerson write them again
+    Then the folder is 0700 and params.json (the client secret) and the integration context (the token) are 0600
+    """
+    from Tests.fake_liveperson import FakeLivePerson  # noqa: PLC0415
+
+    state = tmp_path / "instance"
+    state.mkdir(mode=0o755)
+    (state / "params.json").write_text("{}")
+    (state / "params.json").chmod(0o644)
+    with FakeLivePerson(seed=4) as fake:
+        runner.configure_for_fake(state, fake)
+        assert runner.main(["run", "--state", str(state), "test-module"]) == 0
+    assert state.stat().st_mode & 0o777 == 0o700
+    for name in ("params.json", "integration_context.json"):
+        assert (state / name).stat().st_mode & 0o777 == 0o600, name

@@ -77,7 +77,9 @@ def test_secret_and_tokens_appear_nowhere_after_the_soak(soaked: tuple[SoakRepor
             assert not [token for token in tokens if token in text], name
 
 
-def test_secret_appears_nowhere_after_the_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_secret_appears_nowhere_after_the_demo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """
     Given the demo run with a recognisable client secret
     When its printed output and its state folder are searched
@@ -85,7 +87,8 @@ def test_secret_appears_nowhere_after_the_demo(tmp_path: Path, capsys: pytest.Ca
     """
     secret = "DEMO-SECRET-51c2e8-do-not-leak"
     state = tmp_path / "demo"
-    code = runner.main(["demo", "--days", "1", "--per-day", "1500", "--state", str(state), "--client-secret", secret])
+    monkeypatch.setenv(runner.DEMO_SECRET_VARIABLE, secret)
+    code = runner.main(["demo", "--days", "1", "--per-day", "1500", "--state", str(state)])
     printed = capsys.readouterr().out
     assert code == 0
     assert "lost 0, duplicated 0" in printed

@@ -1988,7 +1988,7 @@ def plan_page(state: PagerState) -> PageAsk:
     """The next page. A held second that filled a page, and a carried one, are asked with tie-breaking columns: if
     the held one fills the largest page too, its records are the start of the carried one (ordinary pages ask
     `changeTimestamp` alone: other columns cost a refusal to learn, and perhaps the server's sort)."""
-    tie_break = state.carried is not None or (state.expected is not None and state.wanted == LARGEST_PAGE)
+    tie_break = state.mode == "carrying" or (state.mode == "holding" and state.wanted == LARGEST_PAGE)
     return PageAsk(state.position - state.overlap, state.wanted, tie_break)
 
 
@@ -2037,24 +2037,24 @@ def absorb_carried(
 
 
 def take_seconds(
-    state: PagerState, seconds: list[Second], end: bool, asked: int, largest: int, done: list[Second], ordered: bool
+    state: PagerState, seconds: list[Second], end: bool, asked: int, largest: int, complete: list[Second], ordered: bool
 ) -> tuple[PagerState, list[Second]]:
     """Yields the page's whole seconds (all of them at the end of the result; else all but the last, which may go
     on in the next page: it is held, or carried when it fills the largest page: from this page's records if they
-    were asked in the tie-breaking order (`ordered`), else from its start)."""
+    were asked in the tie-breaking order (`ordered`), else from its start). `complete`: seconds already whole."""
     whole = seconds if end else seconds[:-1]
-    done = [*done, *whole]
+    complete = [*complete, *whole]
     state = replace(state, position=state.position + sum(len(second.entries) for second in whole))
     if end or not seconds:
-        return replace(state, expected=None, wanted=state.page_size, done=end), done
+        return replace(state, expected=None, wanted=state.page_size, done=end), complete
     last = seconds[-1]
-    if done or len(seconds) > 1:  # the second did not fill the page
-        return replace(state, expected=last.start, wanted=state.page_size), done
+    if len(complete) > 0:  # the second did not fill the page
+        return replace(state, expected=last.start, wanted=state.page_size), complete
     if asked < largest:  # it filled the page: ask again for as much as the server gives
-        return replace(state, expected=last.start, wanted=LARGEST_PAGE), done
+        return replace(state, expected=last.start, wanted=LARGEST_PAGE), complete
     kept = tuple(held_back_tail(last.entries)) if ordered else ()
     carrying = replace(state, expected=last.start, carried=kept, start=state.position, position=state.position + len(kept))
-    return carrying, done
+    return carrying, complete
 
 
 def held_back_tail(entries: Sequence[Entry]) -> Sequence[Entry]:

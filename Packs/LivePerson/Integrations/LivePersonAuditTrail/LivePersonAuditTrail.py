@@ -53,8 +53,8 @@ SENTINEL_SERVICE = "sentinel"
 # The Domain API services the collector looks up, and the integration-context key each one's host is cached under.
 SERVICE_CACHE_KEYS = {AUDIT_SERVICE: "audit_host", SENTINEL_SERVICE: "sentinel_host"}
 
-# Every field the Audit Trail documents; actionType is only on LivePerson's older pages, so the client drops it
-# (and remembers that) if the API ever rejects it.
+# Every field the Audit Trail documents; actionType is only on some revisions of LivePerson's method page, so the
+# client learns whether the server has it (OPTIONAL_FIELDS) and asks without it when it has not.
 AUDIT_FIELDS = (
     "accountId",
     "objectType",
@@ -72,6 +72,13 @@ AUDIT_FIELDS = (
     "changeDate",
 )
 OPTIONAL_FIELDS = ("actionType",)
+# The pack's correlation rules whose XQL filters on actionType: without that field they can never fire
+# (Tests/test_correlation_rules.py checks this list against the rule files).
+ACTION_TYPE_RULES = (
+    "LivePerson - Administrator Rights Granted",
+    "LivePerson - Mass Deletion Of Users Or Skills",
+    "LivePerson - User Password Changed By Another User",
+)
 TABLE_HEADERS = ["_time", "objectType", "objectName", "element", "oldValue", "newValue", "originatorLoginName", "actionType"]
 
 DEFAULT_DOMAIN_API_URL = "https://api.liveperson.net"
@@ -158,6 +165,10 @@ class AccessDeniedError(LivePersonError):
 
 class ApiError(LivePersonError):
     """LivePerson answered with an error that retrying will not fix."""
+
+
+class SchemaError(ApiError):
+    """The Audit Trail refuses every way the collector knows to write a query's arguments: its schema is unknown to us."""
 
 
 class QueryRefusedError(ApiError):
@@ -904,6 +915,66 @@ class AuditQuery:
     fields: tuple[str, ...] = AUDIT_FIELDS
 
 
+# How an argument the documentation calls a "list" may be typed, in the order they are tried: a list of strings (as
+# the documentation's example writes it), a list of enum values, a plain string, a plain enum value. GraphQL takes a
+# single value where a list is expected, so a list typing is tried first: it is the one that carries several values.
+TYPINGS = {"strings": "a list of strings", "enums": "a list of enums", "string": "a string", "enum": "an enum"}
+SINGLE_VALUE_TYPINGS = ("string", "enum")
+GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+
+
+@dataclass(frozen=True)
+class AuditSchema:
+    """How the Audit Trail's schema wants a query written: each typed argument's typing (a key of TYPINGS; None when
+    it was not learned because the instance never sends it) and the optional fields it does not have.
+
+    The default is the documentation's own reading: lists of strings, every field. `fromDate` is always written as a
+    "yyyy-MM-dd" string literal, which a String and a date scalar both take, so it has no typing to learn.
+    """
+
+    order_by: str = "strings"
+    order_direction: str = "strings"
+    component_types: str | None = "strings"
+    absent_fields: tuple[str, ...] = ()
+
+    @property
+    def order_columns_allowed(self) -> int | None:
+        """How many orderBy columns a query can carry: 1 when orderBy or orderDirection takes a single value, else no limit."""
+        return 1 if {self.order_by, self.order_direction} & set(SINGLE_VALUE_TYPINGS) else None
+
+    def describe(self) -> str:
+        """The typings in a few words, for the log: "orderBy a list of strings, orderDirection an enum, ..."."""
+        typings = [("orderBy", self.order_by), ("orderDirection", self.order_direction), ("componentTypes", self.component_types)]
+        parts = [f"{name} {TYPINGS[typing]}" for name, typing in typings if typing]
+        parts.append("fromDate a string")
+        parts += [f"{name} {'absent' if name in self.absent_fields else 'present'}" for name in OPTIONAL_FIELDS]
+        return ", ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "orderBy": self.order_by,
+            "orderDirection": self.order_direction,
+            "componentTypes": self.component_types,
+            "absentFields": list(self.absent_fields),
+        }
+
+    @classmethod
+    def from_json(cls, saved: Any) -> "AuditSchema | None":
+        """The schema saved by to_json, or None if what was saved is not one (then it is learned again)."""
+        if not isinstance(saved, dict):
+            return None
+        typings = [saved.get("orderBy"), saved.get("orderDirection"), saved.get("componentTypes")]
+        absent = saved.get("absentFields")
+        if typings[0] not in TYPINGS or typings[1] not in TYPINGS or typings[2] not in (*TYPINGS, None):
+            return None
+        if not isinstance(absent, list) or not set(absent) <= set(OPTIONAL_FIELDS):
+            return None
+        return cls(typings[0], typings[1], typings[2], tuple(absent))
+
+
+DOCUMENTED_SCHEMA = AuditSchema()  # lists of strings, every field: how the documentation's example writes a query
+
+
 def graphql_value(value: Any) -> str:
     """A GraphQL literal: JSON's string escapes are valid GraphQL string escapes."""
     if isinstance(value, bool):
@@ -917,26 +988,187 @@ def graphql_value(value: Any) -> str:
     return json.dumps(str(value))
 
 
-def build_audit_query(query: AuditQuery) -> dict[str, str]:
-    """The request body of an Audit Trail call: {"query": "{auditData(...) {fields}}"}."""
-    arguments = {
-        "fromDate": query.from_date,
-        "toDate": query.to_date,
-        "first": query.first,
-        "offset": query.offset,
-        "orderBy": list(query.order_by) or None,
-        "orderDirection": list(query.order_direction) or None,
-        "users": list(query.users) or None,
-        "componentTypes": list(query.component_types) or None,
-        "language": query.language,
-        "timezone": query.timezone,
-        "lpa": query.lpa,
-        "automaticUpdates": query.automatic_updates,
+def typed_value(values: Sequence[str], typing: str) -> str:
+    """The GraphQL literal of `values` under a typing (a key of TYPINGS). A single-value typing takes exactly one."""
+    enum = typing in ("enums", "enum")
+    if enum and not all(GRAPHQL_NAME.fullmatch(value) and value not in ("true", "false", "null") for value in values):
+        raise ValueError(f"{list(values)} cannot be written as enum values")
+    items = [value if enum else json.dumps(value) for value in values]
+    if typing in SINGLE_VALUE_TYPINGS:
+        if len(items) != 1:
+            raise ValueError(f"{TYPINGS[typing]} takes one value, not {len(items)}")
+        return items[0]
+    return "[" + ", ".join(items) + "]"
+
+
+def build_audit_query(query: AuditQuery, schema: AuditSchema = DOCUMENTED_SCHEMA) -> dict[str, str]:
+    """The request body of an Audit Trail call, written as `schema` says: {"query": "{auditData(...) {fields}}"}."""
+    component_typing = schema.component_types or "strings"
+    if query.component_types and component_typing in SINGLE_VALUE_TYPINGS and len(query.component_types) > 1:
+        raise SettingError(
+            f'"Component types": this account\'s Audit Trail takes one component type a query (componentTypes is '
+            f"{TYPINGS[component_typing]}), and {len(query.component_types)} are set. Set one, or leave it empty."
+        )
+    typed = {
+        "orderBy": (query.order_by, schema.order_by),
+        "orderDirection": (query.order_direction, schema.order_direction),
+        "componentTypes": (query.component_types, component_typing),
     }
-    rendered = ", ".join(f"{name}: {graphql_value(value)}" for name, value in arguments.items() if value is not None)
-    selection = " ".join(query.fields)
+    arguments = {
+        "fromDate": graphql_value(query.from_date) if query.from_date else None,
+        "toDate": graphql_value(query.to_date) if query.to_date else None,
+        "first": graphql_value(query.first) if query.first is not None else None,
+        "offset": graphql_value(query.offset) if query.offset is not None else None,
+        **{name: typed_value(values, typing) if values else None for name, (values, typing) in typed.items()},
+        "users": graphql_value(query.users) if query.users else None,
+        "language": graphql_value(query.language) if query.language is not None else None,
+        "timezone": graphql_value(query.timezone) if query.timezone is not None else None,
+        "lpa": graphql_value(query.lpa) if query.lpa is not None else None,
+        "automaticUpdates": graphql_value(query.automatic_updates) if query.automatic_updates is not None else None,
+    }
+    rendered = ", ".join(f"{name}: {value}" for name, value in arguments.items() if value is not None)
+    selection = " ".join(name for name in query.fields if name not in schema.absent_fields)
     head = f"auditData({rendered})" if rendered else "auditData"
     return {"query": f"{{{head} {{{selection}}}}}"}
+
+
+""" AUDIT TRAIL SCHEMA """
+
+# The smallest query there is: if the Audit Trail refuses this, no query can work.
+MINIMAL_QUERY = "{auditData(first: 1) {changeDate}}"
+# One introspection query for what the collector needs: auditData's arguments and the fields of what it returns.
+_TYPE_REF = "kind name enumValues {name} fields {name}"
+INTROSPECTION_QUERY = (
+    "{__schema {queryType {fields {name args {name type {"
+    + _TYPE_REF
+    + " ofType {"
+    + _TYPE_REF
+    + " ofType {"
+    + _TYPE_REF
+    + "}}}} type {"
+    + _TYPE_REF
+    + " ofType {"
+    + _TYPE_REF
+    + " ofType {"
+    + _TYPE_REF
+    + " ofType {"
+    + _TYPE_REF
+    + "}}}}}}}}"
+)
+# The one value each typed argument is tried with while learning.
+PROBE_VALUES = {"orderBy": ("changeTimestamp",), "orderDirection": ("ASC",)}
+
+
+def probe_query(argument: str = "", value: str = "", fields: Sequence[str] = ("changeDate",)) -> str:
+    """A query of one record with at most one argument besides `first`: the one unknown a learning step asks about."""
+    rendered = f", {argument}: {value}" if argument else ""
+    return f"{{auditData(first: 1{rendered}) {{{' '.join(fields)}}}}}"
+
+
+def require_minimal_query(accepts: Callable[[str], bool]) -> None:
+    """The first step of learning: the smallest query must be answered, or no query can be. `accepts(text)` asks a
+    query and says whether the Audit Trail answered it (False only when it refused it, whatever the wording)."""
+    if not (accepts(MINIMAL_QUERY) or accepts(MINIMAL_QUERY)):  # asked twice: one refusal may be passing
+        raise SchemaError(
+            f"The Audit Trail refused even the smallest query ({MINIMAL_QUERY}), twice: it does not answer as LivePerson "
+            "documents it. Check that the account has the Audit Trail, and tell LivePerson support."
+        )
+
+
+def learn_schema(accepts: Callable[[str], bool], component_types: tuple[str, ...], today: date) -> AuditSchema:
+    """Learns the schema by asking, one unknown per query, once the minimal query was answered: each typed argument
+    alone, in each typing of TYPINGS in turn (`componentTypes` only when the instance filters on it, with its first
+    type); then `fromDate` as a string; then each optional field (asked twice before it is taken for absent, since
+    its absence silences rules). `accepts` is as for require_minimal_query: the wording of a refusal is never read."""
+    values = {**PROBE_VALUES, **({"componentTypes": component_types[:1]} if component_types else {})}
+    learned: dict[str, str | None] = {"componentTypes": None}
+    for argument, probe in values.items():
+        typing = next((name for name in TYPINGS if accepts(probe_query(argument, typed_value(probe, name)))), None)
+        if typing is None:
+            raise SchemaError(
+                f"The Audit Trail refused {argument} written as {', as '.join(TYPINGS.values())}: the collector knows no "
+                "other way to write it. Tell LivePerson support which type the Audit Trail's auditData takes for it."
+            )
+        learned[argument] = typing
+    day = graphql_value(today)
+    if not accepts(probe_query("fromDate", day)):
+        raise SchemaError(
+            f"The Audit Trail refused fromDate: {day}, the yyyy-MM-dd string LivePerson documents: the collector cannot "
+            "ask for records by day. Tell LivePerson support which form the Audit Trail's fromDate takes."
+        )
+    absent = tuple(
+        name
+        for name in OPTIONAL_FIELDS
+        if not accepts(probe_query(fields=("changeDate", name))) and not accepts(probe_query(fields=("changeDate", name)))
+    )
+    return AuditSchema(str(learned["orderBy"]), str(learned["orderDirection"]), learned["componentTypes"], absent)
+
+
+def _named_type(ref: Any) -> tuple[bool, dict[str, Any]] | None:
+    """(whether a type reference is a list, the named type inside), wrappers (non-null, list) removed."""
+    is_list = False
+    for _ in range(4):
+        if not isinstance(ref, dict):
+            return None
+        if ref.get("kind") == "NON_NULL":
+            ref = ref.get("ofType")
+        elif ref.get("kind") == "LIST" and not is_list:
+            is_list, ref = True, ref.get("ofType")
+        else:
+            return is_list, ref
+    return None
+
+
+def introspected_typing(ref: Any, needed: Sequence[str]) -> str | None:
+    """The typing (a key of TYPINGS) of an argument's introspected type, if it takes the values `needed`; else None."""
+    typed = _named_type(ref)
+    if typed is None:
+        return None
+    is_list, named = typed
+    if named.get("kind") == "ENUM":
+        known = {value.get("name") for value in named.get("enumValues") or [] if isinstance(value, dict)}
+        return ("enums" if is_list else "enum") if set(needed) <= known else None
+    if named.get("kind") == "SCALAR" and named.get("name") in ("String", "ID"):
+        return "strings" if is_list else "string"
+    return None
+
+
+def read_introspection(answer: Any, component_types: tuple[str, ...]) -> AuditSchema | None:
+    """The schema an answer to INTROSPECTION_QUERY describes, or None if it does not describe one the collector can write
+    (then the schema is learned by asking)."""
+    try:
+        fields = answer["data"]["__schema"]["queryType"]["fields"]
+        audit = next(field for field in fields if field["name"] == "auditData")
+        arguments = {argument["name"]: argument["type"] for argument in audit["args"]}
+        returned = _named_type(audit["type"])
+    except (KeyError, TypeError, StopIteration):
+        return None
+    wanted = {**PROBE_VALUES, **({"componentTypes": component_types} if component_types else {})}
+    learned: dict[str, str | None] = {"componentTypes": None}
+    for argument, needed in wanted.items():
+        learned[argument] = introspected_typing(arguments.get(argument), needed)
+        if learned[argument] is None:
+            return None
+    from_date = _named_type(arguments.get("fromDate"))
+    if from_date is None or from_date[0] or from_date[1].get("kind") != "SCALAR" or returned is None:
+        return None
+    record_fields = returned[1].get("fields")
+    if not isinstance(record_fields, list):
+        return None
+    names = {field.get("name") for field in record_fields if isinstance(field, dict)}
+    absent = tuple(name for name in OPTIONAL_FIELDS if name not in names)
+    return AuditSchema(str(learned["orderBy"]), str(learned["orderDirection"]), learned["componentTypes"], absent)
+
+
+def rules_that_cannot_fire(schema: AuditSchema) -> str:
+    """What the instance's health and the log say when actionType is absent, or "" when it is there."""
+    if "actionType" not in schema.absent_fields:
+        return ""
+    rules = ", ".join(f'"{name}"' for name in ACTION_TYPE_RULES)
+    return (
+        "This account's Audit Trail has no actionType field, so these correlation rules of the pack can never fire on "
+        f"its events: {rules}. Every event is still collected."
+    )
 
 
 """ PAGE SIZE LEARNER """
@@ -1021,15 +1253,15 @@ class TieOrderLearner:
         self._cache.put(self.CACHE_KEY, self._scope, self.judged, time.time() + self.KEEP_SECONDS)
 
 
-def smaller_page_sizes(asked: int, message: str) -> list[int]:
-    """Page sizes to try after `asked` was refused: any number the error names first, then halves down to the minimum."""
-    hinted = sorted({int(number) for number in re.findall(r"\d+", message) if MIN_PAGE_SIZE <= int(number) < asked}, reverse=True)
+def smaller_page_sizes(asked: int) -> list[int]:
+    """Page sizes to try after `asked` was refused: halves down to the minimum. (The refusal's wording, which may name a
+    limit, is never read: LivePerson's errors need not read like any we have seen.)"""
     halves = []
     size = asked // 2
     while size > MIN_PAGE_SIZE:
         halves.append(size)
         size //= 2
-    return list(dict.fromkeys([*hinted, *halves, *([MIN_PAGE_SIZE] if asked > MIN_PAGE_SIZE else [])]))
+    return [*halves, *([MIN_PAGE_SIZE] if asked > MIN_PAGE_SIZE else [])]
 
 
 """ CLIENT """
@@ -1062,10 +1294,12 @@ TRY_ONCE = RetryPolicy(TEST_TIMEOUT_SECONDS, (), (), retry_connection_errors=Fal
 class AuditTrailClient(BaseClient):
     """Talks to LivePerson: Domain API, Sentinel and the Audit Trail, with LivePerson's retry policy.
 
-    Knows nothing of the platform's last run; it returns audit records or raises a LivePersonError.
+    Knows nothing of the platform's last run; it returns audit records or raises a LivePersonError. It writes each
+    query as the Audit Trail's schema wants it (`schema`), learned once and kept in the integration context.
     """
 
-    FIELDS_CACHE_KEY = "unsupported_fields"
+    SCHEMA_CACHE_KEY = "audit_schema"
+    SCHEMA_KEEP_SECONDS = 7 * 24 * 3600
 
     def __init__(
         self,
@@ -1078,6 +1312,7 @@ class AuditTrailClient(BaseClient):
     ):
         super().__init__(base_url=settings.domain_api_url, verify=settings.verify, proxy=settings.proxy, timeout=policy.timeout)
         self._settings = settings
+        self.filters = settings.filters  # which records the instance collects: its queries' filters
         self._policy = policy
         self._cache = cache or ContextCache()
         self._clock = clock or time.monotonic
@@ -1089,6 +1324,12 @@ class AuditTrailClient(BaseClient):
         self.ties = TieOrderLearner(self._cache, settings.account_id)
         self.calls = 0
         self.last_total: int | None = None  # X-Total-Count of the last audit answer (of the page or the whole match)
+        # The schema is kept per account and per whether componentTypes is sent (it is learned only when it is).
+        filtered = "componentTypes" if settings.filters.component_types else "-"
+        self._schema_scope = f"{settings.domain_api_url}|{settings.account_id}|{filtered}"
+        self._schema: AuditSchema | None = None
+        self._schema_fresh = False  # learned by this run (not taken from the cache)
+        self._last_refusal = ""  # what the last refused learning query was answered, for a person to read
 
     def look_up_hosts(self) -> dict[str, str]:
         """Asks the Domain API afresh for each host the instance does not set: the Audit Trail's, and Sentinel's
@@ -1196,10 +1437,115 @@ class AuditTrailClient(BaseClient):
     # -- the Audit Trail ---------------------------------------------------------------------------------
 
     def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
-        """Runs one audit query; on a 401 authorises afresh once (a new token, or a new signature), and re-resolves
-        the host once when it seems stale."""
-        query = replace(query, fields=self._supported_fields(query.fields))
-        renewed = re_resolved = dropped_fields = False
+        """Runs one audit query, written as the Audit Trail's schema wants it. A query written with a schema learned
+        by an earlier run that is refused makes the client learn the schema again, once, and ask again."""
+        try:
+            return self._audit_records(build_audit_query(query, self.schema))
+        except QueryRefusedError:
+            if self._schema_fresh:
+                raise
+        demisto.info("The Audit Trail refused a query written as its schema was learned; learning the schema again.")
+        self._learn_schema()
+        return self._audit_records(build_audit_query(query, self.schema))
+
+    def query_page(self, query: AuditQuery) -> tuple[list[dict[str, Any]], int]:
+        """One page of audit records and the `first` it was read with. A refused `first` is asked once more as it
+        was, then halved; when a smaller size is accepted and the first one is refused once again, that smaller
+        size is learned as the server's cap. Only the fact of a refusal counts, never its wording."""
+        asked = query.first if query.first is not None else DEFAULT_API_FIRST
+        try:
+            return self.query_audit(query), asked
+        except QueryRefusedError as error:
+            refused = error
+        for size in [asked, *smaller_page_sizes(asked)]:
+            try:
+                records = self.query_audit(replace(query, first=size))
+            except QueryRefusedError:
+                continue
+            if size == asked:
+                return records, size
+            try:  # a smaller size worked: was it the size, or a passing failure? Asking as before once more tells.
+                return self.query_audit(query), asked
+            except QueryRefusedError:
+                self.pages.learn_cap(size, f"refused first={asked}")
+                return records, size
+        raise refused
+
+    @property
+    def schema(self) -> AuditSchema:
+        """The Audit Trail's schema: this run's, else the one kept in the integration context, else learned now."""
+        if self._schema is None:
+            self._schema = AuditSchema.from_json(self._cache.get(self.SCHEMA_CACHE_KEY, self._schema_scope))
+        if self._schema is None:
+            self._learn_schema()
+        assert self._schema is not None
+        return self._schema
+
+    @property
+    def order_columns_allowed(self) -> int | None:
+        """How many orderBy columns a query may carry: 1 when the schema takes a single column, None for no limit."""
+        return self.schema.order_columns_allowed
+
+    def schema_warning(self) -> str:
+        """What the instance's health should say about the schema this run used ("" for nothing, or if it used none):
+        the correlation rules that cannot fire."""
+        return rules_that_cannot_fire(self._schema) if self._schema else ""
+
+    def _learn_schema(self) -> None:
+        """Learns the schema (introspection where the server allows it, else by asking), keeps it and says it once."""
+        component_types = self._settings.filters.component_types
+        try:
+            require_minimal_query(self._accepts)
+            schema = self._introspect(component_types)
+            how = "from introspection"
+            if schema is None:
+                schema, how = learn_schema(self._accepts, component_types, utc_now().date()), "by asking"
+        except SchemaError as error:  # the last refusal's wording helps a person, never the code
+            raise SchemaError(f"{error} Its last answer: {self._last_refusal}") from None
+        self._schema, self._schema_fresh = schema, True
+        self._cache.put(self.SCHEMA_CACHE_KEY, self._schema_scope, schema.to_json(), time.time() + self.SCHEMA_KEEP_SECONDS)
+        warning = rules_that_cannot_fire(schema)
+        demisto.info(f"The Audit Trail's schema ({how}): {schema.describe()}." + (f" {warning}" if warning else ""))
+
+    def _introspect(self, component_types: tuple[str, ...]) -> AuditSchema | None:
+        """The schema as GraphQL introspection describes it; None when the server refuses introspection or its answer
+        does not describe a schema the collector can write (the schema is then learned by asking)."""
+        response = self._post_audit({"query": INTROSPECTION_QUERY})
+        if response.status_code != 200:
+            with contextlib.suppress(QueryRefusedError):
+                audit_records(response)  # raises as any audit call does (401, 403, ...); a refusal only ends introspection
+            return None
+        with contextlib.suppress(ValueError):
+            return read_introspection(response.json(), component_types)
+        return None
+
+    def _accepts(self, text: str) -> bool:
+        """Whether the Audit Trail answers a query (True) or refuses it (False); any other failure raises."""
+        try:
+            self._audit_records({"query": text})
+        except QueryRefusedError as error:
+            self._last_refusal = short_reason(error)
+            return False
+        return True
+
+    def _audit_records(self, body: dict[str, str]) -> list[dict[str, Any]]:
+        """The records of one audit call. An answer that is not a GraphQL answer (a cut body, no data) is asked once
+        more: it says nothing about the query."""
+        try:
+            return self._answered_records(body)
+        except ResponseFormatError:
+            return self._answered_records(body)
+
+    def _answered_records(self, body: dict[str, str]) -> list[dict[str, Any]]:
+        response = self._post_audit(body)
+        total = response.headers.get("X-Total-Count", "")
+        self.last_total = int(total) if total.strip().isdigit() else None
+        return audit_records(response)
+
+    def _post_audit(self, body: dict[str, str]) -> requests.Response:
+        """Posts one GraphQL body to the Audit Trail; on a 401 authorises afresh once (a new token, or a new signature),
+        and re-resolves the host once when it seems stale. Returns any other answer, whatever its status, to be judged."""
+        renewed = re_resolved = False
         while True:
             host, from_cache = self.resolver.audit_host()
             url = f"https://{host}/api/account/{urllib.parse.quote(self._settings.account_id)}/configuration/metadata/audit"
@@ -1209,7 +1555,7 @@ class AuditTrailClient(BaseClient):
                     "POST",
                     url,
                     retry_connection_errors=not from_cache or re_resolved,
-                    json_data=build_audit_query(query),
+                    json_data=body,
                     headers=headers,
                     auth=self.auth.auth(),  # requests runs it on every attempt: an API key signs each one afresh
                 )
@@ -1230,48 +1576,7 @@ class AuditTrailClient(BaseClient):
                 self.resolver.refresh()
                 re_resolved = True
                 continue
-            total = response.headers.get("X-Total-Count", "")
-            self.last_total = int(total) if total.strip().isdigit() else None
-            try:
-                return audit_records(response)
-            except QueryRefusedError as error:
-                unsupported = [name for name in OPTIONAL_FIELDS if name in query.fields and name in str(error)]
-                if not unsupported or dropped_fields:
-                    raise
-                self._forget_fields(unsupported)
-                query = replace(query, fields=tuple(name for name in query.fields if name not in unsupported))
-                dropped_fields = True
-
-    def query_page(self, query: AuditQuery) -> tuple[list[dict[str, Any]], int]:
-        """One page of audit records and the `first` it was read with. A refused `first` is asked once more as it
-        was, then smaller; when a smaller size is accepted and the first one is refused once again, that smaller
-        size is learned as the server's cap."""
-        asked = query.first if query.first is not None else DEFAULT_API_FIRST
-        try:
-            return self.query_audit(query), asked
-        except (ApiError, ResponseFormatError) as error:
-            refused = error
-        for size in [asked, *smaller_page_sizes(asked, str(refused))]:
-            try:
-                records = self.query_audit(replace(query, first=size))
-            except (ApiError, ResponseFormatError):
-                continue
-            if size == asked:
-                return records, size
-            try:  # a smaller size worked: was it the size, or a passing failure? Asking as before once more tells.
-                return self.query_audit(query), asked
-            except (ApiError, ResponseFormatError):
-                self.pages.learn_cap(size, f"refused first={asked} ({short_reason(refused)})")
-                return records, size
-        raise refused
-
-    def _supported_fields(self, fields: tuple[str, ...]) -> tuple[str, ...]:
-        unsupported = self._cache.get(self.FIELDS_CACHE_KEY, self._settings.account_id) or []
-        return tuple(name for name in fields if name not in unsupported)
-
-    def _forget_fields(self, names: list[str]) -> None:
-        demisto.info(f"The Audit Trail does not know the field(s) {', '.join(names)}; asking without them from now on.")
-        self._cache.put(self.FIELDS_CACHE_KEY, self._settings.account_id, names, time.time() + 7 * 24 * 3600)
+            return response
 
 
 UNRESOLVABLE_HOST_SIGNS = ("Failed to resolve", "Name or service not known", "nodename nor servname", "getaddrinfo failed")
@@ -2154,8 +2459,9 @@ def tie_columns(client: AuditTrailClient, query: AuditQuery) -> tuple[str, ...]:
 
 
 def orders_by_several_columns(client: AuditTrailClient) -> bool:
-    """False when the client learned that orderBy takes one value (issue 20's schema step): `order_columns_allowed`."""
-    return bool(getattr(client, "order_columns_allowed", True))
+    """False when the client learned that orderBy (or orderDirection) takes one value: `order_columns_allowed` is 1
+    then, and None when a query may carry any number of columns."""
+    return client.order_columns_allowed is None
 
 
 def say_not_exact(second: datetime, order: tuple[str, ...]) -> None:
@@ -2720,6 +3026,9 @@ def fetch_events_command(client: AuditTrailClient, settings: Settings) -> int:
         sender.close()
     finally:
         demisto.updateModuleHealth({"eventsPulled": sender.sent})
+        if warning := client.schema_warning():  # every run, so the instance's health keeps saying it
+            demisto.updateModuleHealth(warning)
+            demisto.info(warning)
         demisto.debug(
             f"fetch-events sent {sender.sent} events with {client.calls} API calls; "
             f"{lag_summary(sender.saved or cursor, report, client, now)}"
@@ -2825,9 +3134,11 @@ def get_events_command(client: AuditTrailClient, settings: Settings, args: dict[
 
 
 def audit_check(client: AuditTrailClient, page_size: int) -> None:
-    """One page of yesterday's records, asked with the page size fetch-events uses, so a refused size shows here."""
+    """One page of yesterday's records, asked with the page size and filters fetch-events uses, so a refused size or a
+    filter the schema cannot carry shows here."""
     first = client.pages.ask(page_size)
-    client.query_page(AuditQuery(from_date=(utc_now() - timedelta(days=1)).date(), first=first, offset=0))
+    yesterday = (utc_now() - timedelta(days=1)).date()
+    client.query_page(FetchPlan(client.filters, first, first).query(yesterday, first, 0))
 
 
 def test_module(client: AuditTrailClient, page_size: int = DEFAULT_PAGE_SIZE) -> str:
@@ -2853,6 +3164,9 @@ def test_module(client: AuditTrailClient, page_size: int = DEFAULT_PAGE_SIZE) ->
             return f"{authentication} failed: {error}"
         except LivePersonError as error:
             return f"{name} failed: {error}"
+    if warning := client.schema_warning():  # the platform passes test-module only on exactly "ok": said in health and log
+        demisto.updateModuleHealth(warning)
+        demisto.info(warning)
     return "ok"
 
 

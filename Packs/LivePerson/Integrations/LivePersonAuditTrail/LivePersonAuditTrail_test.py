@@ -2,6 +2,7 @@
 
 import contextlib
 import email.utils
+import functools
 import json
 import random
 import re
@@ -9,7 +10,7 @@ import sys
 import threading
 import urllib.parse
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -113,9 +114,44 @@ def record(when: str, name: str = "Dana Agent", element: str = "Skills", new: st
     return {**base, "objectName": name, "element": element, "newValue": new, "changeDate": f"{when}.0", **extra}
 
 
+@functools.cache
+def typed_schema(typing: tuple[tuple[str, Any], ...]) -> Any:
+    """The fake LivePerson's schema with these settings (built once: building takes longer than validating)."""
+    from Tests.fake_liveperson.server import build_typed_schema, schema_text  # noqa: PLC0415
+
+    return build_typed_schema(schema_text(**dict(typing)))
+
+
+@functools.cache
+def judged(shape: str, typing: tuple[tuple[str, Any], ...], introspection: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """graphql-core's errors for a query and the fields it selects. Queries are judged by shape (every digit read as
+    1): a page's numbers and dates never change whether it is valid, and validating each page took minutes."""
+    import graphql  # noqa: PLC0415 - a test-only dependency
+
+    document = graphql.parse(shape)
+    rules = [*graphql.specified_rules, *([] if introspection else [graphql.validation.NoSchemaIntrospectionCustomRule])]
+    errors = tuple(error.message for error in graphql.validate(typed_schema(typing), document, rules))
+    node = document.definitions[0].selection_set.selections[0]  # type: ignore[attr-defined]
+    return errors, tuple(selection.name.value for selection in node.selection_set.selections)
+
+
+def page_queries(api: "AuditBackend") -> list[str]:
+    """The queries that read pages (with an offset), not those that learned the schema."""
+    return [query for query in api.queries if "offset:" in query]
+
+
+def knows_schema(platform: Platform, schema: lp.AuditSchema = lp.DOCUMENTED_SCHEMA, component_types: bool = False) -> None:
+    """An instance whose earlier run learned `schema` (kept in its integration context), so no query learns it."""
+    scope = f"https://api.liveperson.net|{ACCOUNT}|{'componentTypes' if component_types else '-'}"
+    platform.context["audit_schema"] = {"scope": scope, "value": schema.to_json(), "expires_at": 4e9}
+
+
 class AuditBackend:
     """A small in-memory Audit Trail behind requests-mock: fromDate (whole days), ascending order, first/offset.
 
+    graphql-core validates every query against the fake LivePerson's schema (`typing`: its constructor's schema
+    settings; by default the documentation's lists of strings, with actionType, introspection refused), and a query
+    it refuses gets a GraphQL error, as a server would answer. Answers hold the fields the query selects.
     Ties in changeDate keep insertion order, as a database does for an unchanged result, unless `shuffle_ties` is
     set (each query then orders a second's records anew). The documentation leaves more open, and each can be
     played: `cap` (at most that many records a page, silently), `cap_error` (a GraphQL error above `cap`), `zone`
@@ -134,6 +170,8 @@ class AuditBackend:
         self.hidden: list[dict[str, Any]] = []
         self.tie_columns = "ignored"
         self.refused_columns: set[str] = set()
+        self.typing: dict[str, Any] = {}
+        self.introspection = False
 
     def ordered(self) -> list[dict[str, Any]]:
         return [r for _, r in sorted(enumerate(self.records), key=lambda item: (item[1]["changeDate"], item[0]))]
@@ -143,15 +181,23 @@ class AuditBackend:
         self.hidden = []
 
     def __call__(self, request: Any, context: Any) -> dict[str, Any]:
+        import graphql  # noqa: PLC0415 - a test-only dependency
+
         query = request.json()["query"]
         self.queries.append(query)
-        from_date = re.search(r'fromDate: "([\d-]+)"', query)
-        first = int(re.search(r"first: (\d+)", query).group(1))  # type: ignore[union-attr]
-        offset = int(re.search(r"offset: (\d+)", query).group(1))  # type: ignore[union-attr]
+        typing = tuple(sorted(self.typing.items()))
+        errors, selected = judged(re.sub(r"\d", "1", query), typing, self.introspection)
+        if errors:
+            return {"errors": [{"message": message} for message in errors]}
+        if "__schema" in query:
+            return {"data": graphql.execute_sync(typed_schema(typing), graphql.parse(query)).data}
+        from_date = (re.search(r'fromDate: "([\d-]+)"', query) or [None, None])[1]
+        first = int((re.search(r"first: (\d+)", query) or [None, 50])[1])
+        offset = int((re.search(r"offset: (\d+)", query) or [None, 0])[1])
         if self.cap is not None and self.cap_error and first > self.cap:
             return {"errors": [{"message": f"Validation error: first must be at most {self.cap}"}]}
         order = re.search(r"orderBy: \[([^]]*)\]", query)
-        columns = re.findall(r'"(\w+)"', order.group(1))[1:] if order else []
+        columns = re.findall(r"\w+", order.group(1))[1:] if order else []
         if columns and (self.tie_columns == "refused" or self.refused_columns & set(columns)):
             return {"errors": [{"message": "Validation error: orderBy"}]}
         rows = self.ordered()
@@ -161,11 +207,11 @@ class AuditBackend:
         if self.tie_columns == "honoured" and columns:
             rows.sort(key=lambda row: (row["changeDate"], *(str(row.get(name)) for name in columns)))
         if from_date:
-            starts = self.day_start(from_date.group(1))
+            starts = self.day_start(from_date)
             rows = [r for r in rows if r["changeDate"][:19] >= starts]
         page = rows[offset:][: min(first, self.cap or first)]
         context.headers["X-Total-Count"] = str(len(page))
-        return {"data": {"auditData": page}}
+        return {"data": {"auditData": [{name: row.get(name) for name in selected} for row in page]}}
 
     def day_start(self, day: str) -> str:
         midnight = datetime.fromisoformat(day)
@@ -693,6 +739,7 @@ def test_audit_queries_are_signed_with_the_api_key(platform: Platform, api: Audi
     Then the Audit Trail request carries an OAuth 1.0 header with the app key and access token, the time now and a
     nonce, that oauthlib verifies; no Sentinel host is looked up and no token asked for
     """
+    knows_schema(platform)  # learned by an earlier run: this test is about what follows
     api.records = [record("2026-11-23 10:00:00")]
     settings = lp.Settings.from_params(api_key_params())
     assert settings.auth_method == lp.AUTH_API_KEY and settings.auth_name == "API key, OAuth 1.0"
@@ -716,6 +763,7 @@ def test_every_retry_is_signed_afresh(platform: Platform, api: AuditBackend, req
     Then each of the four attempts carries its own nonce and a signature oauthlib verifies, with the time of that
     attempt (the retries' pauses move the clock)
     """
+    knows_schema(platform)  # learned by an earlier run: this test is about what follows
     api.records = [record("2026-11-23 10:00:00")]
     requests_mock.post(
         AUDIT_URL,
@@ -739,6 +787,7 @@ def test_a_401_is_signed_afresh_once(platform: Platform, api: AuditBackend, requ
     When a query runs with an API key
     Then the query is asked once more, freshly signed, and its records come back; Sentinel is never asked
     """
+    knows_schema(platform)  # learned by an earlier run: this test is about what follows
     api.records = [record("2026-11-23 10:00:00")]
     requests_mock.post(AUDIT_URL, [{"status_code": 401}, {"json": api}])
     assert len(make_client(api_key_params()).query_audit(lp.AuditQuery(first=10, offset=0))) == 1
@@ -838,6 +887,7 @@ def test_test_module_with_an_api_key_skips_sentinel_and_says_so(
     Then it answers ok after the audit host's lookup and one signed audit query, never asks for Sentinel, and the log
     names the method and says the Sentinel lookup is skipped and its setting ignored
     """
+    knows_schema(platform)  # learned by an earlier run: this test is about what follows
     platform.command, platform.params = "test-module", api_key_params(auth_server_url=sentinel)
     lp.main()
     assert platform.results == ["ok"]
@@ -884,6 +934,7 @@ def test_a_changed_client_secret_is_seen_at_once(platform: Platform, api: AuditB
     Then it does not use the cached token: it asks Sentinel with the new secret, whose refusal is the run's error;
     the cache's scope holds a keyed hash of the secret, never the secret
     """
+    knows_schema(platform)  # learned by an earlier run: this test is about what follows
     requests_mock.post(TOKEN_URL, [{"json": {"access_token": "made-with-the-right-secret"}}, {"status_code": 401}])
     make_client().query_audit(lp.AuditQuery(first=10, offset=0))
     scope = platform.context["access_token"]["scope"]
@@ -959,6 +1010,7 @@ def test_401_renews_the_token_once(platform: Platform, api: AuditBackend, reques
     """
     requests_mock.post(TOKEN_URL, [{"json": {"access_token": "old"}}, {"json": {"access_token": "new"}}])
     api.records = [record("2026-11-23 10:00:00")]
+    knows_schema(platform)
     answers = [{"status_code": 401}, {"json": api}]
     requests_mock.post(AUDIT_URL, answers)
     records = make_client().query_audit(lp.AuditQuery(first=10, offset=0))
@@ -984,9 +1036,9 @@ def test_401_twice_is_an_authentication_error(platform: Platform, api: AuditBack
     [
         ({"status_code": 403}, lp.AccessDeniedError, "does not document which API permission"),
         ({"status_code": 451}, lp.AccessDeniedError, "blocked"),
-        ({"status_code": 400, "json": {"errors": [{"message": "bad argument"}]}}, lp.QueryRefusedError, "bad argument"),
+        ({"status_code": 400, "json": {"errors": [{"message": "bad argument"}]}}, lp.SchemaError, "smallest query.*bad argument"),
         ({"status_code": 200, "text": "<html>oops"}, lp.ResponseFormatError, "not JSON"),
-        ({"status_code": 200, "json": {"errors": [{"message": "boom"}]}}, lp.QueryRefusedError, "GraphQL errors: boom"),
+        ({"status_code": 200, "json": {"errors": [{"message": "boom"}]}}, lp.SchemaError, "smallest query.*GraphQL errors: boom"),
         ({"status_code": 200, "json": {}}, lp.ResponseFormatError, "without data.auditData"),
         ({"status_code": 200, "json": {"data": None}}, lp.ResponseFormatError, "without data.auditData"),
         ({"status_code": 200, "json": {"data": {"auditData": "x"}}}, lp.ResponseFormatError, "without data.auditData"),
@@ -997,9 +1049,11 @@ def test_bad_audit_answers_are_errors_never_empty(
 ) -> None:
     """
     Given the audit API answers a refusal, a GraphQL error, a non-JSON body or a body without data.auditData
-    When a query runs
-    Then a specific error explains it, and it is never read as "no events"
+    When a query runs (written with a schema an earlier run learned)
+    Then a specific error explains it (a query refused whatever its form: even the smallest one, with the answer for a
+    person to read), and it is never read as "no events"
     """
+    knows_schema(platform)
     requests_mock.post(AUDIT_URL, **answer)
     with pytest.raises(error, match=message):
         make_client().query_audit(lp.AuditQuery(first=10, offset=0))
@@ -1086,24 +1140,26 @@ def test_404_from_cached_host_resolves_again(platform: Platform, api: AuditBacke
     assert sum(r.url == DOMAIN_URL for r in requests_mock.request_history) == 1
 
 
-def test_unknown_action_type_field_is_dropped_and_remembered(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+def test_a_missing_action_type_is_learned_once_and_names_the_rules_that_cannot_fire(
+    platform: Platform, api: AuditBackend
+) -> None:
     """
-    Given an Audit Trail that does not know the legacy actionType field
-    When two queries run
-    Then the first is repeated without actionType, and the second asks without it from the start
+    Given an Audit Trail whose records have no actionType field (graphql-core refuses a query that selects it)
+    When two runs query it
+    Then the first learns it by asking (twice, before it is taken for absent) and says once which rules cannot fire;
+    its pages and the next run's one query ask without actionType
     """
-
-    def strict(request: Any, context: Any) -> dict:
-        if "actionType" in request.json()["query"]:
-            return {"errors": [{"message": "Cannot query field 'actionType' on type 'AuditRecord'"}]}
-        return api(request, context)
-
-    requests_mock.post(AUDIT_URL, json=strict)
-    client = make_client()
-    client.query_audit(lp.AuditQuery(first=10, offset=0))
-    client.query_audit(lp.AuditQuery(first=10, offset=0))
-    audit_calls = [r for r in requests_mock.request_history if r.url == AUDIT_URL]
-    assert ["actionType" in r.json()["query"] for r in audit_calls] == [True, False, False]
+    api.typing = {"action_type": False}
+    api.records = [record("2026-11-23 10:00:00")]
+    make_client().query_audit(lp.AuditQuery(first=10, offset=0))
+    asked_for_it = [query for query in api.queries if "actionType" in query]
+    assert asked_for_it == ["{auditData(first: 1) {changeDate actionType}}"] * 2
+    learned = [line for line in platform.logs if line.startswith("The Audit Trail's schema")]
+    assert len(learned) == 1 and "actionType absent" in learned[0]
+    assert all(f'"{rule}"' in learned[0] for rule in lp.ACTION_TYPE_RULES)
+    before = len(api.queries)
+    assert len(make_client().query_audit(lp.AuditQuery(first=10, offset=0))) == 1
+    assert len(api.queries) == before + 1 and "actionType" not in api.queries[-1]
 
 
 # ---------------------------------------------------------------- cursor
@@ -1316,7 +1372,7 @@ def test_page_size_learner_judges_short_pages() -> None:
     again = lp.PageSizeLearner(cache, "acct")
     assert (again.cap, again.ask(500), again.ask(100)) == (150, 150, 100)
     assert again.is_end(149, 150) is True
-    assert lp.smaller_page_sizes(500, "first must be at most 200") == [200, 250, 125, 62, 31, 15, 10]
+    assert lp.smaller_page_sizes(500) == [250, 125, 62, 31, 15, 10]
 
 
 # ---------------------------------------------------------------- fetch-events
@@ -1335,7 +1391,7 @@ def test_fetch_sends_then_saves_and_skips_older_than_first_fetch(platform: Platf
     assert [e["_time"] for e in platform.events] == ["2026-11-19T00:00:00Z", "2026-11-20T08:30:00Z"]
     assert (platform.last_run["last"], platform.last_run["base"]) == ("2026-11-20T08:30:00Z", "2026-11-19")
     assert platform.health[-1] == {"eventsPulled": 2}
-    assert 'fromDate: "2026-11-18"' in api.queries[0]  # a day early: a US/Eastern fromDate would start at 05:00 UTC
+    assert 'fromDate: "2026-11-18"' in page_queries(api)[0]  # a day early: a US/Eastern fromDate would start at 05:00 UTC
 
 
 @freeze_time(NOW)
@@ -1876,6 +1932,7 @@ def test_transient_failure_mid_run_keeps_what_was_sent(platform: Platform, api: 
     Then the first page is sent and saved, the run raises, and the next run goes on from there
     """
     api.records = [record(f"2026-11-20 05:{minute:02d}:00", name=f"m{minute}") for minute in range(25)]
+    knows_schema(platform)
     requests_mock.post(AUDIT_URL, [{"json": api}] + [{"status_code": 503}] * 4)
     with pytest.raises(lp.TransientError):
         run_fetch(platform, page_size="10")
@@ -2004,6 +2061,7 @@ def test_get_events_finds_a_late_start_by_bisection(platform: Platform, requests
     Then the five records from 21:30 on are returned, found with at most 2*ceil(log2 n) + 4 audit calls (not by
     paging from midnight)
     """
+    knows_schema(platform)  # learned by an earlier run: this test is about what follows
     backend = BusyDays(busy_day("2026-11-22", 100_000))
     serve(requests_mock, backend)
     args = {"limit": "5", "start_time": "2026-11-22T21:30:00Z", "end_time": "2026-11-23T00:00:00Z"}
@@ -2020,6 +2078,7 @@ def test_get_events_that_cannot_finish_says_so_in_its_own_words(platform: Platfo
     When liveperson-get-events runs
     Then its error names the command and what to change, not a scheduled run's "the next run goes on"
     """
+    knows_schema(platform)  # learned by an earlier run: this test is about what follows
     backend = BusyDays(busy_day("2026-11-22", 5_000))
     serve(requests_mock, backend)
     clock = FakeClock()
@@ -2040,13 +2099,16 @@ def test_test_module_ok(platform: Platform, api: AuditBackend, requests_mock: An
     """
     Given a working account, with the Sentinel host left empty or set
     When test-module runs
-    Then it answers ok after the Domain API lookups (Sentinel's only when it is not set), one token and one audit
-    call, logs the hosts it found, and sends nothing
+    Then it answers ok after the Domain API lookups (Sentinel's only when it is not set), one token, the queries that
+    learn the schema and one page query, logs the hosts and the schema it found, and sends nothing
     """
     platform.command, platform.params = "test-module", base_params(auth_server_url=given)
     lp.main()
     assert platform.results == ["ok"]
-    assert [r.url for r in requests_mock.request_history] == [*domain_calls, TOKEN_URL, AUDIT_URL]
+    urls = [r.url for r in requests_mock.request_history]
+    assert urls[: len(domain_calls) + 1] == [*domain_calls, TOKEN_URL]
+    assert set(urls[len(domain_calls) + 1 :]) == {AUDIT_URL} and len(page_queries(api)) == 1
+    assert any(line.startswith("The Audit Trail's schema (by asking): orderBy a list of strings") for line in platform.logs)
     assert any("accountConfigReadOnly at va.ac.liveperson.net" in line for line in platform.logs)
     assert "first: 500," in requests_mock.request_history[-1].json()["query"]  # the page size fetch-events asks
     assert platform.sent == []
@@ -2661,6 +2723,8 @@ def test_a_change_landing_between_a_short_page_and_its_probe_teaches_no_cap(
     api.records = [record(f"2026-11-24 10:{minute:02d}:00", name=f"m{minute}") for minute in range(12)]
     when = "2026-11-24 11:30:00" if landing == "at the end" else "2026-11-24 10:11:00"
 
+    knows_schema(platform)
+
     def landing_after_the_first_query(request: Any, context: Any) -> dict:
         answer = api(request, context)
         if len(api.queries) == 1:
@@ -2713,15 +2777,18 @@ def test_refused_page_size_is_learned_and_test_module_asks_with_it(platform: Pla
     """
     Given a server that answers a GraphQL error to any first above 200
     When test-module runs, then fetch-events
-    Then test-module still answers ok, having learned 200 from the error, and fetch-events asks for 200
+    Then test-module still answers ok, having learned 250 (refused), 125 (accepted) by halving without reading the
+    error, and fetch-events asks for 125
     """
     api.cap, api.cap_error = 200, True
     api.records = [record(f"2026-11-23 05:{minute:02d}:00", name=f"m{minute}") for minute in range(50)]
     assert lp.test_module(make_client(), 500) == "ok"
-    asked = [re.findall(r"first: (\d+)", query) for query in api.queries]
-    assert asked == [["500"], ["500"], ["200"], ["500"]]  # refused, refused again, accepted, refused once more: learned
+    asked = [re.findall(r"first: (\d+)", query) for query in page_queries(api)]
+    # refused, refused again, halved: refused, halved: accepted, the original refused once more: learned
+    assert asked == [["500"], ["500"], ["250"], ["125"], ["500"]]
+    assert not any("200" in line for line in platform.logs if "records a page" in line)  # the error's number is not read
     run_fetch(platform)
-    assert "first: 200," in api.queries[-1]
+    assert "first: 125," in api.queries[-1]
     assert len(platform.events) == 50
 
 
@@ -2954,3 +3021,201 @@ def test_the_fast_refusal_never_refuses_what_dateparser_reads() -> None:
     refused = [text for text in dateparser_corpus() if not lp.dateparser_could_read(text)]
     assert "garbage EST" in refused
     assert [text for text in refused if dateparser.parse(text, settings={"TIMEZONE": "UTC"}) is not None] == []
+
+
+# ---------------------------------------------------------------- the Audit Trail's schema
+
+TYPING_COMBINATIONS = [
+    pytest.param("strings", "strings", "strings", id="lists of strings"),
+    pytest.param("enums", "enums", "enums", id="lists of enums"),
+    pytest.param("string", "string", "string", id="plain strings"),
+    pytest.param("enum", "enum", "enum", id="plain enums"),
+    pytest.param("enums", "string", "strings", id="mixed: enum list, string, string list"),
+    pytest.param("string", "enums", "enum", id="mixed: string, enum list, enum"),
+]
+
+
+def typing_of(order_by: str, order_direction: str, component_types: str, **more: Any) -> dict[str, Any]:
+    return {"order_by": order_by, "order_direction": order_direction, "component_types": component_types, **more}
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("filtered", [False, True], ids=["no component filter", "component filter"])
+@pytest.mark.parametrize(("order_by", "order_direction", "component_types"), TYPING_COMBINATIONS)
+def test_the_schema_is_learned_one_unknown_per_query_in_a_fixed_order(
+    platform: Platform, api: AuditBackend, order_by: str, order_direction: str, component_types: str, filtered: bool
+) -> None:
+    """
+    Given an Audit Trail whose orderBy, orderDirection and componentTypes are each typed in one way (graphql-core
+    refuses any other), introspection refused, and an instance that filters on one component type or not
+    When fetch-events runs for the first time
+    Then it asks the minimal query, introspection, then each argument alone in the fixed order of typings up to the
+    one accepted (componentTypes only when it filters on it), fromDate, actionType; it says the typing found in one
+    log line, keeps it in the integration context, and reads every record with queries graphql-core accepts
+    """
+    api.typing = typing_of(order_by, order_direction, component_types)
+    api.records = [record(f"2026-11-23 10:00:0{index}", objectType="Users") for index in range(5)]
+    params = {"component_types": "ACUserObject"} if filtered else {}
+    assert run_fetch(platform, **params) == 5
+    order = list(lp.TYPINGS)
+    probes = {"orderBy": '"changeTimestamp"', "orderDirection": '"ASC"', "componentTypes": '"ACUserObject"'}
+    expected = [lp.MINIMAL_QUERY, lp.INTROSPECTION_QUERY]
+    for argument, typing in [("orderBy", order_by), ("orderDirection", order_direction), ("componentTypes", component_types)]:
+        if argument == "componentTypes" and not filtered:
+            continue
+        for tried in order[: order.index(typing) + 1]:
+            value = probes[argument].strip('"') if tried.startswith("enum") else probes[argument]
+            expected.append(
+                f"{{auditData(first: 1, {argument}: {f'[{value}]' if tried.endswith('s') else value}) {{changeDate}}}}"
+            )
+    expected += ['{auditData(first: 1, fromDate: "2026-11-24") {changeDate}}', "{auditData(first: 1) {changeDate actionType}}"]
+    assert api.queries[: len(expected)] == expected
+    typing = tuple(sorted(api.typing.items()))
+    assert page_queries(api) and all(judged(re.sub(r"\d", "1", query), typing, False)[0] == () for query in page_queries(api))
+    described = ", ".join(
+        [f"orderBy {lp.TYPINGS[order_by]}", f"orderDirection {lp.TYPINGS[order_direction]}"]
+        + ([f"componentTypes {lp.TYPINGS[component_types]}"] if filtered else [])
+    )
+    learned = [line for line in platform.logs if line.startswith("The Audit Trail's schema")]
+    assert learned == [f"The Audit Trail's schema (by asking): {described}, fromDate a string, actionType present."]
+    assert platform.context["audit_schema"]["value"]["orderBy"] == order_by
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize(("order_by", "order_direction", "component_types"), TYPING_COMBINATIONS)
+def test_introspection_gives_the_same_schema_in_one_query(
+    platform: Platform, api: AuditBackend, order_by: str, order_direction: str, component_types: str
+) -> None:
+    """
+    Given an Audit Trail that answers introspection, typed in one way, without actionType
+    When test-module runs on an instance that filters on one component type
+    Then it learns the typings and the missing field from the minimal query and one introspection query, answers ok,
+    and the instance's health and log name the rules that cannot fire
+    """
+    api.typing = typing_of(order_by, order_direction, component_types, action_type=False)
+    api.introspection = True
+    platform.command, platform.params = "test-module", base_params(component_types="ACUserObject")
+    lp.main()
+    assert platform.results == ["ok"]
+    assert api.queries[:2] == [lp.MINIMAL_QUERY, lp.INTROSPECTION_QUERY] and len(api.queries) == 3
+    saved = platform.context["audit_schema"]["value"]
+    assert (saved["orderBy"], saved["orderDirection"], saved["componentTypes"]) == (order_by, order_direction, component_types)
+    assert saved["absentFields"] == ["actionType"]
+    assert any(line.startswith("The Audit Trail's schema (from introspection)") for line in platform.logs)
+    warnings = [entry for entry in platform.health if isinstance(entry, str)]
+    assert len(warnings) == 1 and all(rule in warnings[0] for rule in lp.ACTION_TYPE_RULES)
+
+
+@freeze_time(NOW)
+def test_a_steady_run_is_one_call_and_a_refused_learned_query_learns_again(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given a first run that learned lists of strings
+    When the next run finds nothing new, then the server's orderBy becomes a list of enums and a run comes
+    Then the quiet run is one audit call; the later run's page is refused, the schema learned again once (said in
+    the log), and the page read with the new typing
+    """
+    api.records = [record("2026-11-20 08:30:00"), record("2026-11-20 08:30:01"), record("2026-11-20 08:30:02")]
+    run_fetch(platform)
+    before = len(api.queries)
+    run_fetch(platform)
+    assert len(api.queries) == before + 1
+    api.typing = {"order_by": "enums"}
+    api.records.append(record("2026-11-23 11:00:00", name="later"))
+    assert run_fetch(platform) == 1
+    assert sum("learning the schema again" in line for line in platform.logs) == 1
+    assert platform.context["audit_schema"]["value"]["orderBy"] == "enums"
+    assert "orderBy: [changeTimestamp]" in page_queries(api)[-1]
+
+
+def test_a_schema_no_query_fits_is_a_clear_error(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
+    """
+    Given an Audit Trail that refuses every query, or only every form of orderBy
+    When a query runs
+    Then the error says which query or argument was refused in every form, with the last answer for a person
+    """
+    requests_mock.post(AUDIT_URL, json={"errors": [{"message": "Validation error (WrongType)"}]})
+    with pytest.raises(lp.SchemaError, match=r"smallest query .*first: 1.* twice.*WrongType"):
+        make_client().query_audit(lp.AuditQuery(first=10, offset=0))
+
+    def no_order_by(request: Any, context: Any) -> dict:
+        if "orderBy" in request.json()["query"]:
+            return {"errors": [{"message": "Validation error (WrongType@[auditData])"}]}
+        return api(request, context)
+
+    requests_mock.post(AUDIT_URL, json=no_order_by)
+    with pytest.raises(
+        lp.SchemaError, match="refused orderBy written as a list of strings, as a list of enums, as a string, as an enum"
+    ):
+        make_client().query_audit(lp.AuditQuery(first=10, offset=0))
+
+
+@freeze_time(NOW)
+def test_several_component_types_on_a_single_value_schema_name_the_setting(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given an Audit Trail whose componentTypes takes one value, and an instance filtering on two types
+    When test-module runs
+    Then it fails at the Audit Trail stage naming "Component types" and the fix, without sending anything
+    """
+    api.typing = {"component_types": "enum"}
+    platform.command, platform.params = "test-module", base_params(component_types="ACUserObject,ACSkillObject")
+    lp.main()
+    assert platform.results[0].startswith('Audit Trail query failed: "Component types": ')
+    assert "Set one, or leave it empty" in platform.results[0]
+
+
+@pytest.mark.parametrize("order_by", list(lp.TYPINGS))
+@pytest.mark.parametrize("order_direction", list(lp.TYPINGS))
+def test_any_number_of_order_columns_under_list_typings_and_one_under_single_ones(order_by: str, order_direction: str) -> None:
+    """
+    Given each of the 16 typings of orderBy and orderDirection
+    When a query with three order columns (the pager's tie-breakers) and one with a single column are written
+    Then graphql-core accepts them under list typings; single-value typings allow one column (order_columns_allowed
+    says so) and refuse to write three rather than drop two
+    """
+    schema = lp.AuditSchema(order_by=order_by, order_direction=order_direction)
+    typing = tuple(sorted({"order_by": order_by, "order_direction": order_direction}.items()))
+    one = lp.AuditQuery(first=5, offset=0)
+    three = replace(one, order_by=("changeTimestamp", "originatorUserId", "objectName"), order_direction=("ASC",) * 3)
+    assert judged(lp.build_audit_query(one, schema)["query"], typing, False)[0] == ()
+    if schema.order_columns_allowed is None:
+        assert judged(lp.build_audit_query(three, schema)["query"], typing, False)[0] == ()
+    else:
+        assert schema.order_columns_allowed == 1 and {order_by, order_direction} & {"string", "enum"}
+        with pytest.raises(ValueError, match="takes one value"):
+            lp.build_audit_query(three, schema)
+
+
+def test_a_saved_schema_that_is_not_one_is_learned_again() -> None:
+    """
+    Given what an integration context may hold under the schema's key
+    When it is read
+    Then only a schema written by to_json is taken; anything else is None (learned again)
+    """
+    schema = lp.AuditSchema("enums", "string", None, ("actionType",))
+    assert lp.AuditSchema.from_json(json.loads(json.dumps(schema.to_json()))) == schema
+    for bad in (
+        None,
+        [],
+        {"orderBy": "list"},
+        {**schema.to_json(), "absentFields": ["accountId"]},
+        {**schema.to_json(), "orderDirection": None},
+    ):
+        assert lp.AuditSchema.from_json(bad) is None
+
+
+@freeze_time(NOW)
+def test_each_fetch_run_keeps_the_missing_field_in_the_instance_health(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given an Audit Trail without actionType, learned by an earlier run
+    When a later run fetches
+    Then its health has the events pulled and the message naming the rules that cannot fire, and nothing is lost
+    """
+    api.typing = {"action_type": False}
+    api.records = [record("2026-11-23 10:00:00")]
+    run_fetch(platform)
+    platform.health.clear()
+    api.records.append(record("2026-11-23 11:00:00", name="later"))
+    assert run_fetch(platform) == 1
+    assert platform.health[0] == {"eventsPulled": 1}
+    assert platform.health[1] == lp.rules_that_cannot_fire(lp.AuditSchema(absent_fields=("actionType",)))
+    assert "actionType" not in platform.events[-1]

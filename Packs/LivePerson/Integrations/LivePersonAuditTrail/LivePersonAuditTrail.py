@@ -1758,25 +1758,59 @@ _ENCODE_JSON = _json_encoder()
 _NO_VALUE = object()  # what no record's changeDate is
 
 
-def make_entries(records: list[dict[str, Any]]) -> list[Entry]:
+def make_entries(records: list[dict[str, Any]], before: datetime | None = None) -> list[Entry]:
     """The entries of a page. Each record's JSON is made once: hashed (BLAKE2b, 8 bytes) as the entry's fingerprint,
     and sent as its event line with `_time` appended. Records come in time order, so a changeDate is read once for
     each run of records that share it.
 
     The fingerprint is not an identity: identical-looking records share it. The fields come in the order the query
     selects them, the same for every query the collector makes, so the same record always has the same fingerprint.
+    A changeDate that cannot be read is placed by `place_unreadable` (`before`: the time of the record before the
+    page, where the caller knows it).
     """
     entries: list[Entry] = []
+    unreadable: list[int] = []  # where records whose changeDate cannot be read are
     changed: Any = _NO_VALUE
+    readable = True
     for record in records:
         text = record_json(record)
         if record.get("changeDate") != changed:
             changed = record.get("changeDate")
-            when, second, ending = change_date_parts(changed)
+            try:
+                when, second, ending = change_date_parts(changed)
+                readable = True
+            except ResponseFormatError:
+                readable = False
         fp = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+        if not readable:
+            unreadable.append(len(entries))
+            entries.append(Entry(datetime.min, fp, text, datetime.min))  # placed by place_unreadable
+            continue
         line = text[:-1] + ending if record and "_time" not in record else event_line(record, when, text)
         entries.append(Entry(when, fp, line, second))
+    if unreadable:
+        place_unreadable(records, entries, unreadable, before)
     return entries
+
+
+def place_unreadable(records: list[dict[str, Any]], entries: list[Entry], unreadable: list[int], before: datetime | None) -> None:
+    """Gives each record whose changeDate cannot be read the time of its neighbour before it in the ascending result
+    (the readable record before it on the page, else `before`, else the readable record after it), and marks its event
+    `changeDateUnreadable`: it is delivered in its place, once, instead of stopping the collector at it for good."""
+    bad = set(unreadable)
+    for index in unreadable:
+        earlier = (entries[at].when for at in range(index - 1, -1, -1) if at not in bad)
+        later = (entries[at].when for at in range(index + 1, len(entries)) if at not in bad)
+        when = next(earlier, None) or before or next(later, None)
+        if when is None:
+            value = str(records[index].get("changeDate"))[:40]
+            raise ResponseFormatError(f'No audit record of a page has a changeDate that is a time (one is "{value}").')
+        line = json.dumps({**records[index], "changeDateUnreadable": True, "_time": format_time(when)})
+        entries[index] = Entry(when, entries[index].fp, line, when.replace(microsecond=0))
+    demisto.info(
+        f"{len(unreadable)} audit record(s) with a changeDate that cannot be read: each is delivered with the time of its "
+        "neighbour in the result and changeDateUnreadable set to true."
+    )
 
 
 class Second(NamedTuple):
@@ -2420,7 +2454,8 @@ def read_seconds(
             query = ordered_by(query, tie_columns(client, query))
         records, end = read_page(client, query)
         before = state
-        state, seconds = absorb(state, make_entries(records), end, asked, client.pages.ask(LARGEST_PAGE))
+        entries = make_entries(records, state.after if ask.offset < state.position else None)  # the seam record's
+        state, seconds = absorb(state, entries, end, asked, client.pages.ask(LARGEST_PAGE))
         if state.doubtful is not None and state.doubtful != before.doubtful:
             say_not_exact(state.doubtful, query.order_by)
         if seconds:

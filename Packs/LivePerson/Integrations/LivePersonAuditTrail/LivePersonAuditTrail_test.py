@@ -2840,6 +2840,33 @@ def test_a_run_that_cannot_move_the_cursor_fails_loudly(platform: Platform, api:
     assert platform.events == []
 
 
+@freeze_time(NOW)
+@pytest.mark.parametrize("where", [0, 4, 9, 10, 29])
+def test_a_record_whose_change_date_cannot_be_read_is_delivered_once_in_its_place(
+    platform: Platform, api: AuditBackend, where: int
+) -> None:
+    """
+    Given 30 records, one of which (first, inside, last of a page, first of the next, last of all) has a changeDate
+    that cannot be read, at its place in the ascending result
+    When fetch-events runs with pages of 10, and again
+    Then every record is delivered once, the unreadable one with the time of its neighbour before it in the result (or
+    after it, where none is before it on its page) and changeDateUnreadable set, and the log names the count
+    """
+    api.records = [record(f"2026-11-20 05:{minute:02d}:00", name=f"m{minute}") for minute in range(30)]
+    api.records[where] = dict(api.records[where], changeDate="garbled")
+    api.ordered = lambda: list(api.records)  # type: ignore[method-assign]  # its place: the result's order
+    run_fetch(platform, page_size="10")
+    run_fetch(platform, page_size="10")
+    names = Counter(event["objectName"] for event in platform.events)
+    assert len(names) == 30 and set(names.values()) == {1}, names
+    bad = next(event for event in platform.events if event["objectName"] == f"m{where}")
+    neighbour = where - 1 if where else 1
+    assert bad["_time"] == f"2026-11-20T05:{neighbour:02d}:00Z"
+    assert bad["changeDate"] == "garbled" and bad["changeDateUnreadable"] is True
+    assert all("changeDateUnreadable" not in event for event in platform.events if event is not bad)
+    assert any("1 audit record(s) with a changeDate that cannot be read" in line for line in platform.logs)
+
+
 def test_whole_seconds_groups_ascending_records_and_refuses_any_other_order() -> None:
     """
     Given records in ascending time, three in one second (one with a fraction), and then a page out of order

@@ -1769,21 +1769,21 @@ def make_entries(records: list[dict[str, Any]], before: datetime | None = None) 
     page, where the caller knows it).
     """
     entries: list[Entry] = []
-    unreadable: list[int] = []  # where records whose changeDate cannot be read are
+    unreadable: dict[int, ResponseFormatError] = {}  # where records whose changeDate cannot be read are, and why
     changed: Any = _NO_VALUE
-    readable = True
+    unread: ResponseFormatError | None = None
     for record in records:
         text = record_json(record)
         if record.get("changeDate") != changed:
             changed = record.get("changeDate")
             try:
                 when, second, ending = change_date_parts(changed)
-                readable = True
-            except ResponseFormatError:
-                readable = False
+                unread = None
+            except ResponseFormatError as error:
+                unread = error
         fp = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
-        if not readable:
-            unreadable.append(len(entries))
+        if unread is not None:
+            unreadable[len(entries)] = unread
             entries.append(Entry(datetime.min, fp, text, datetime.min))  # placed by place_unreadable
             continue
         line = text[:-1] + ending if record and "_time" not in record else event_line(record, when, text)
@@ -1793,18 +1793,18 @@ def make_entries(records: list[dict[str, Any]], before: datetime | None = None) 
     return entries
 
 
-def place_unreadable(records: list[dict[str, Any]], entries: list[Entry], unreadable: list[int], before: datetime | None) -> None:
+def place_unreadable(
+    records: list[dict[str, Any]], entries: list[Entry], unreadable: dict[int, ResponseFormatError], before: datetime | None
+) -> None:
     """Gives each record whose changeDate cannot be read the time of its neighbour before it in the ascending result
     (the readable record before it on the page, else `before`, else the readable record after it), and marks its event
     `changeDateUnreadable`: it is delivered in its place, once, instead of stopping the collector at it for good."""
-    bad = set(unreadable)
-    for index in unreadable:
-        earlier = (entries[at].when for at in range(index - 1, -1, -1) if at not in bad)
-        later = (entries[at].when for at in range(index + 1, len(entries)) if at not in bad)
+    for index, error in unreadable.items():
+        earlier = (entries[at].when for at in range(index - 1, -1, -1) if at not in unreadable)
+        later = (entries[at].when for at in range(index + 1, len(entries)) if at not in unreadable)
         when = next(earlier, None) or before or next(later, None)
-        if when is None:
-            value = str(records[index].get("changeDate"))[:40]
-            raise ResponseFormatError(f'No audit record of a page has a changeDate that is a time (one is "{value}").')
+        if when is None:  # no record of the page has a time to place it by
+            raise error
         line = json.dumps({**records[index], "changeDateUnreadable": True, "_time": format_time(when)})
         entries[index] = Entry(when, entries[index].fp, line, when.replace(microsecond=0))
     demisto.info(

@@ -1352,7 +1352,7 @@ class AuditTrailClient(BaseClient):
                 response = self._http_request(method, full_url=url, resp_type="response", error_handler=_keep_response, **kwargs)
             except (DemistoException, requests.exceptions.RequestException) as error:
                 if is_tls_or_proxy_failure(error):  # the certificate or proxy settings must change: retrying cannot help
-                    raise ConnectionFailedError(f"Could not connect to {host}: {short_reason(error)}") from error
+                    raise ConnectionFailedError(f"Could not connect to {host}: {tls_or_proxy_problem(error)}") from error
                 retry = retry_connection_errors and self._policy.retry_connection_errors
                 reason = connection_problem(error, self._policy.timeout)
                 # No connection at all (a name that does not resolve, a refused or unanswered connection): the host is
@@ -1590,6 +1590,17 @@ def _causes(error: Exception) -> list[BaseException]:
 def is_tls_or_proxy_failure(error: Exception) -> bool:
     """A certificate or proxy failure: CommonServerPython's message names the setting that fixes it."""
     return any(isinstance(cause, requests.exceptions.SSLError | requests.exceptions.ProxyError) for cause in _causes(error))
+
+
+def tls_or_proxy_problem(error: Exception) -> str:
+    """What failed and which setting to check, in this integration's words: the platform library's message names
+    checkboxes by other names ("Use system proxy", "Trust any certificate")."""
+    if any(isinstance(cause, requests.exceptions.ProxyError) for cause in _causes(error)):
+        return 'the proxy failed the connection: check "Use system proxy settings" and the proxy the platform uses.'
+    return (
+        "its TLS certificate could not be verified. If a proxy inspects TLS, the platform must trust that proxy's "
+        'certificate; for testing only, select "Trust any certificate (not secure)".'
+    )
 
 
 def is_unresolvable_host(error: Exception) -> bool:

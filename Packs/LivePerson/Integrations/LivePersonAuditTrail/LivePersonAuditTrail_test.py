@@ -2181,8 +2181,15 @@ QUICK_TEST_FAILURES = [
     (
         DOMAIN_URL,
         {"exc": requests.exceptions.SSLError("certificate verify failed")},
-        "Domain API lookup failed: Could not connect to api.liveperson.net: SSL Certificate Verification Failed - try "
-        "selecting 'Trust any certificate'",
+        "Domain API lookup failed: Could not connect to api.liveperson.net: its TLS certificate could not be verified. "
+        "If a proxy inspects TLS, the platform must trust that proxy's certificate; for testing only, select "
+        '"Trust any certificate (not secure)".',
+    ),
+    (
+        DOMAIN_URL,
+        {"exc": requests.exceptions.ProxyError("Unable to connect to proxy")},
+        "Domain API lookup failed: Could not connect to api.liveperson.net: the proxy failed the connection: check "
+        '"Use system proxy settings" and the proxy the platform uses.',
     ),
     (
         DOMAIN_URL,

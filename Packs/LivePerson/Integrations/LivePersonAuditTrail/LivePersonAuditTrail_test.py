@@ -2065,7 +2065,8 @@ class BusyDays:
         first = int((re.search(r"first: (\d+)", query) or [None, 50])[1])
         offset = int((re.search(r"offset: (\d+)", query) or [None, 0])[1])
         start = bisect.bisect_left(self.rows, (f"{day} 00:00:00", ""))
-        rows = self.rows[start + offset : start + offset + min(first, self.cap or first)]
+        begin = start + offset
+        rows = self.rows[begin:][: min(first, self.cap or first)]
         context.headers["X-Total-Count"] = str(len(rows))
         return {"data": {"auditData": [{"objectName": name, "changeDate": f"{when}.0"} for when, name in rows]}}
 
@@ -2137,7 +2138,8 @@ def test_test_module_ok(platform: Platform, api: AuditBackend, requests_mock: An
     assert platform.results == ["ok"]
     urls = [r.url for r in requests_mock.request_history]
     assert urls[: len(domain_calls) + 1] == [*domain_calls, TOKEN_URL]
-    assert set(urls[len(domain_calls) + 1 :]) == {AUDIT_URL} and len(page_queries(api)) == 1
+    after_token = len(domain_calls) + 1
+    assert set(urls[after_token:]) == {AUDIT_URL} and len(page_queries(api)) == 1
     assert any(line.startswith("The Audit Trail's schema (by asking): orderBy a list of strings") for line in platform.logs)
     assert any("accountConfigReadOnly at va.ac.liveperson.net" in line for line in platform.logs)
     assert "first: 500," in requests_mock.request_history[-1].json()["query"]  # the page size fetch-events asks
@@ -2539,9 +2541,9 @@ class ModelTrail:
     def page(self, ask: lp.PageAsk, first: int, state: lp.PagerState) -> tuple[list[dict[str, Any]], bool]:
         self.queries += 1
         self.land(state)
-        rows = self.order(ask.tie_break)
-        page = rows[ask.offset :][: min(first, self.cap or first)]
-        return page, ask.offset + len(page) >= len(rows)
+        rows, offset = self.order(ask.tie_break), ask.offset
+        page = rows[offset:][: min(first, self.cap or first)]
+        return page, offset + len(page) >= len(rows)
 
     def land(self, state: lp.PagerState) -> None:
         if self.rng.random() < 0.15:  # at the end: a change made just now

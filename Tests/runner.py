@@ -170,12 +170,19 @@ def configure(
     return params
 
 
-def configure_for_fake(state: Path, fake: Any, **settings: Any) -> dict[str, Any]:
+def configure_for_fake(state: Path, fake: Any, api_key: bool = False, **settings: Any) -> dict[str, Any]:
     """An instance of the manifest's defaults that talks to the fake LivePerson, plus the given settings.
 
-    As a new user's: account ID, client ID and secret; the Sentinel host is found through the (fake's) Domain API.
+    As a new user's: account ID, client ID and secret, the Sentinel host found through the (fake's) Domain API; or,
+    with `api_key`, the account ID and the fake's API key (its four values, OAuth 1.0) instead of client credentials.
     """
     endpoints = {"domain_api_url": fake.url, "account_id": fake.account_id, "ca_bundle": fake.ca_bundle}
+    if api_key:
+        app_key, secret, access_token, access_token_secret = fake.api_key
+        environment = {"LIVEPERSON_SECRET": secret, "LIVEPERSON_ACCESS_TOKEN_SECRET": access_token_secret}
+        return configure(
+            state, {**endpoints, "app_key": app_key, "access_token": access_token, **settings}, environment=environment
+        )
     secret = {"LIVEPERSON_CLIENT_SECRET": fake.client_secret}  # as a user's environment would hold it
     return configure(state, {**endpoints, "client_id": fake.client_id, **settings}, environment=secret)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -304,6 +305,95 @@ def test_account_id_and_api_key_alone_pass_test_module_and_fetch(
     assert outcome.ok, outcome.error
     assert outcome.events_sent == len(changes)
     assert runner.compare(fake.expected(), runner.delivered_events(state)) == (0, 0)
+
+
+def audit_requests(fake: FakeLivePerson, since: int = 0) -> list[Any]:
+    return [entry for entry in fake.requests[since:] if entry.endpoint == "audit"]
+
+
+def test_an_api_key_instance_collects_everything_once_with_faults(
+    tmp_path: Path, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    Given an instance set up with an API key's four values alone (no client credentials), a fake whose clock is the
+    engine's, three days of records, and faults on the Audit Trail: 500s, a reset connection, a 429 and a 401
+    When test-module, then fetch-events until drained (new records arriving between runs), then liveperson-get-events
+    run, the platform's way
+    Then test-module is ok, every record is delivered exactly once, get-events shows records; every Audit Trail
+    request, retries included, carried an OAuth 1.0 signature oauthlib verified, no nonce twice, and neither
+    Sentinel nor its Domain API lookup was ever asked
+    """
+    with FakeLivePerson(seed=4, clock=clock.time) as fake:  # the fake's clock follows the engine's virtual one
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_bundle)
+        state = tmp_path / "api-key"
+        params = runner.configure_for_fake(state, fake, api_key=True, first_fetch="5 days", page_size="100", max_fetch="700")
+        assert "credentials" not in params or not params["credentials"].get("identifier")
+        fake.add_records(data.generate_backlog(NOW - timedelta(days=3), NOW - timedelta(minutes=10), 900, data.make_rng(8)))
+        assert platform_run.run_command(state, "test-module").results == ["ok"]
+        fake.faults.add("audit", "status", times=2, code=500)
+        fake.faults.add("audit", "reset")
+        fake.faults.add("audit", "status", code=429)
+        fake.faults.add("audit", "expired_token")  # a 401: the client signs afresh once
+        first = fetch(state)
+        assert first.ok, first.error
+        assert fake.faults.pending() == 0
+        # 500, 500 and 429 paused as advised; the reset and the 401 are tried again at once (the 401 signed afresh)
+        assert clock.pauses == [5, 10, 1]
+        faulted = [entry.fault for entry in audit_requests(fake) if entry.fault]
+        assert faulted == ["status", "status", "reset", "status", "expired_token"]
+        fake.add_records(data.live_traffic(NOW, data.make_rng(9)))
+        drain(state)
+        assert_exactly_once(fake, state)
+        shown = platform_run.run_command(state, "liveperson-get-events", {"limit": "5", "start_time": "4 days"})
+        assert shown.ok and "LivePerson Audit Trail events (5)" in platform_run.readable(shown.results[-1])
+        audits = audit_requests(fake)
+        assert len(audits) > 10
+        assert {entry.auth for entry in audits} == {"oauth1"}, Counter(entry.auth for entry in audits)
+        nonces = [entry.nonce for entry in audits]
+        assert len(set(nonces)) == len(nonces)
+        assert calls(fake, 0)["token"] == 0
+        assert not any("/service/sentinel/" in entry.path for entry in fake.requests)
+        assert not any(secret in (state / "log.txt").read_text() for secret in fake.api_key)
+
+
+def test_an_engine_clock_off_by_minutes_is_named_by_test_module(
+    tmp_path: Path, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    Given an API key instance on an engine whose clock is 10 minutes behind LivePerson's (the fake refuses a
+    timestamp more than 5 minutes off)
+    When test-module runs
+    Then it fails at the API key's authentication and says to check the engine's clock, after exactly two signed
+    attempts, and no secret is in its answer
+    """
+    with FakeLivePerson(clock=lambda: clock.time() + 600) as fake:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_bundle)
+        state = tmp_path / "late-clock"
+        runner.configure_for_fake(state, fake, api_key=True)
+        outcome = platform_run.run_command(state, "test-module")
+        answer = str(outcome.results[-1])
+        assert answer.startswith("Authentication (API key, OAuth 1.0) failed:"), answer
+        assert re.search(r"this engine's clock is (599|600|601) s behind LivePerson's", answer)  # Date: whole seconds
+        assert "check the engine's clock" in answer
+        assert [entry.auth for entry in audit_requests(fake)] == ["timestamp out of range"] * 2
+        assert not any(secret in answer for secret in fake.api_key)
+
+
+def test_a_changed_client_secret_fails_fetch_events_at_once(fake: FakeLivePerson, instance: Path) -> None:
+    """
+    Given an instance that collected with its client secret (a token cached), and the secret then changed to a
+    wrong one
+    When test-module and fetch-events run
+    Then both fail naming the client credentials: fetch-events does not go on with the token cached for the old secret
+    """
+    fake.add_records(data.generate_backlog(NOW - timedelta(hours=3), NOW - timedelta(hours=1), 200, data.make_rng(3)))
+    drain(instance)
+    runner.configure(instance, {}, environment={"LIVEPERSON_CLIENT_SECRET": "a-wrong-secret-42"})
+    tested = platform_run.run_command(instance, "test-module")
+    fetched = fetch(instance)
+    assert not tested.ok and not fetched.ok
+    assert '"Client ID" and "Client secret"' in str(fetched.error)
+    assert "a-wrong-secret-42" not in str(fetched.error)
 
 
 def test_a_given_sentinel_host_is_used_without_asking_the_domain_api(fake: FakeLivePerson, instance: Path) -> None:

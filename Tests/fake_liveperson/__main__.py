@@ -1,6 +1,8 @@
 """python3 -m Tests fake [--seed-days N] [--per-day N] [--port N] [schema options]: serve a seeded fake LivePerson
 until Ctrl-C (or SIGTERM), then remove its temporary TLS folder. It prints the one command that points the local
-runner's instance .state/fake at it, its CA bundle included. The schema options type its arguments (see --help)."""
+runner's instance .state/fake at it, its CA bundle included (with --api-key, an instance that uses the fake's API
+key, OAuth 1.0, its two secret halves in the command's environment). The schema options type its arguments (see
+--help)."""
 
 import argparse
 import shlex
@@ -15,17 +17,20 @@ from Tests.fake_liveperson.server import FROM_DATE_TYPES, TYPINGS
 STATE = ".state/fake"
 
 
-def configure_command(fake: FakeLivePerson) -> str:
+def configure_command(fake: FakeLivePerson, api_key: bool = False) -> str:
     """The runner command that configures an instance for this fake: only what a new user gives, plus the fake's place.
     The client secret goes in the command's environment, as the runner takes it (never on its command line); it is
-    the fake's own throwaway secret: for a real one, leave it out and configure asks for it."""
-    settings = {
-        "domain_api_url": fake.url,
-        "ca_bundle": fake.ca_bundle,
-        "account_id": fake.account_id,
-        "client_id": fake.client_id,
-    }
-    words = [f"LIVEPERSON_CLIENT_SECRET={fake.client_secret}", "python3", "-m", "Tests", "run", "--state", STATE, "configure"]
+    the fake's own throwaway secret: for a real one, leave it out and configure asks for it. With `api_key`, the
+    fake's API key instead of client credentials (app key and access token; their two secrets in the environment)."""
+    settings = {"domain_api_url": fake.url, "ca_bundle": fake.ca_bundle, "account_id": fake.account_id}
+    if api_key:
+        app_key, secret, access_token, access_token_secret = fake.api_key
+        settings.update(app_key=app_key, access_token=access_token)
+        environment = [f"LIVEPERSON_SECRET={secret}", f"LIVEPERSON_ACCESS_TOKEN_SECRET={access_token_secret}"]
+    else:
+        settings.update(client_id=fake.client_id)
+        environment = [f"LIVEPERSON_CLIENT_SECRET={fake.client_secret}"]
+    words = [*environment, "python3", "-m", "Tests", "run", "--state", STATE, "configure"]
     return shlex.join([*words, *(f"{key}={value}" for key, value in settings.items())])
 
 
@@ -40,6 +45,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--from-date", choices=FROM_DATE_TYPES, default="String", help="fromDate's type")
     parser.add_argument("--no-action-type", action="store_true", help="records have no actionType field")
     parser.add_argument("--no-introspection", action="store_true", help="refuse GraphQL introspection")
+    parser.add_argument("--api-key", action="store_true", help="print the command for an instance using the API key")
     arguments = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C, so the TLS folder is removed
     schema = {
@@ -59,7 +65,7 @@ def main(argv: list[str]) -> int:
         )
         print(f"Fake LivePerson at {fake.url} with {len(fake.records)} records, until Ctrl-C.")
         print("Point the local runner at it (the instance .state/fake) with:")
-        print(f"  {configure_command(fake)}")
+        print(f"  {configure_command(fake, arguments.api_key)}")
         print(f"then: python3 -m Tests run --state {STATE} test-module  (or fetch-events, liveperson-get-events limit=5)")
         print(flush=True)
         try:

@@ -1,5 +1,10 @@
 """A fake LivePerson over real HTTPS: the Domain API, Sentinel (OAuth2 client credentials) and the Audit Trail.
 
+The Audit Trail takes a Sentinel bearer or an API key's OAuth 1.0 signature (HMAC-SHA1, RFC 5849), which oauthlib's
+`oauthlib.oauth1.rfc5849.signature` verifies (never the module's own signer): a wrong key, a signature that does not
+verify, a nonce seen before or a timestamp more than `timestamp_window` seconds from the fake's clock is a 401. Its
+answers' Date header is the fake's clock.
+
 Faithful to ../shared/docs/liveperson-api.md; what the documentation leaves open is a constructor setting:
 `expires_in` absent / number / string, GraphQL errors as 200 or 400, the largest `first` and what happens above it
 (a silent cap or an error), the order of records within one second (kept, or shuffled on every query), when a record
@@ -43,6 +48,8 @@ from typing import Any
 
 import graphql
 import pytz
+from oauthlib.common import Request as OAuthRequest
+from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 
 from Tests.fake_liveperson import data
 from Tests.local_server import LocalServer, QuietHandler
@@ -186,6 +193,8 @@ class RequestRecord:
     status: int | None = None
     fault: str | None = None
     audit_args: dict[str, Any] = field(default_factory=dict)
+    auth: str = ""  # on the Audit Trail: "bearer", "oauth1" (a signature oauthlib verified), or why it was refused
+    nonce: str = ""  # the OAuth 1.0 nonce of a verified signature
 
 
 # ------------------------------------------------------------------ the server
@@ -199,6 +208,8 @@ class FakeLivePerson:
         account_id: str = data.ACCOUNT_ID,
         client_id: str = "fake-client-id",
         client_secret: str | None = None,
+        api_key: tuple[str, str, str, str] | None = None,  # app key, secret, access token, access token secret
+        timestamp_window: float = 300,  # an OAuth 1.0 timestamp further than this from the fake's clock is refused
         token_ttl: float = 3600,
         expires_in: str = "string",  # "absent", "number" or "string"
         max_first: int = 1000,
@@ -229,6 +240,10 @@ class FakeLivePerson:
         self.account_id = account_id
         self.client_id = client_id
         self.client_secret = client_secret or "fake-secret-" + secrets.token_hex(8)
+        made = ("fake-app-key-", "fake-app-secret-", "fake-access-token-", "fake-token-secret-")
+        self.api_key = api_key or tuple(prefix + secrets.token_hex(8) for prefix in made)
+        self.timestamp_window = timestamp_window
+        self._nonces: dict[str, float] = {}  # OAuth 1.0 nonces seen, with their timestamps
         self.token_ttl = token_ttl
         self.expires_in = expires_in
         self.max_first = max_first
@@ -387,6 +402,38 @@ class FakeLivePerson:
             expiry = self._tokens.get(token)
         return expiry is not None and expiry > self.clock()
 
+    def api_key_refusal(self, method: str, uri: str, authorization: str) -> str:
+        """Why an `Authorization: OAuth ...` request is refused, or "" when oauthlib verifies its signature with the
+        fake's API key and its timestamp and nonce are acceptable (the nonce is then remembered)."""
+        app_key, app_secret, access_token, token_secret = self.api_key
+        try:
+            params = dict(
+                oauth_signature.collect_parameters(headers={"Authorization": authorization}, exclude_oauth_signature=False)
+            )
+        except ValueError:
+            return "malformed OAuth header"
+        if params.get("oauth_signature_method") != "HMAC-SHA1" or params.get("oauth_version", "1.0") != "1.0":
+            return "unsupported signature method or version"
+        if params.get("oauth_consumer_key") != app_key or params.get("oauth_token") != access_token:
+            return "unknown app key or access token"
+        request = OAuthRequest(uri, method, headers={"Authorization": authorization})
+        request.params = oauth_signature.collect_parameters(
+            uri_query=urllib.parse.urlsplit(uri).query, headers={"Authorization": authorization}, exclude_oauth_signature=True
+        )
+        request.signature = params.get("oauth_signature", "")
+        if not oauth_signature.verify_hmac_sha1(request, app_secret, token_secret):
+            return "invalid signature"
+        stamp, nonce = params.get("oauth_timestamp", ""), params.get("oauth_nonce", "")
+        now = self.clock()
+        if not stamp.isdigit() or abs(int(stamp) - now) > self.timestamp_window:
+            return "timestamp out of range"
+        with self._lock:
+            if not nonce or nonce in self._nonces:
+                return "nonce already used"
+            self._nonces = {seen: at for seen, at in self._nonces.items() if abs(at - now) <= self.timestamp_window}
+            self._nonces[nonce] = int(stamp)
+        return ""
+
     def expire_token(self, token: str) -> None:
         with self._lock:
             self._tokens.pop(token, None)
@@ -542,6 +589,8 @@ class _Handler(QuietHandler):
             return self._answer(log, 400, {"error": "invalid account id"})
         if account != self.fake.account_id:
             return self._answer(log, 401, {"error": "unknown account"})
+        if endpoint == "audit" and not self._authorised(log):  # checked first, so a faulted attempt's signature is too
+            return self._answer(log, 401, {"error": "unauthorized"})
         fault = self.fake.faults.take(endpoint)
         if fault is not None:
             log.fault = fault.kind
@@ -594,6 +643,10 @@ class _Handler(QuietHandler):
             self._answer(log, 200, options.get("body", {}))
         return True
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header: the fake's clock, as a server's own."""
+        return super().date_time_string(self.fake.clock() if timestamp is None else timestamp)
+
     def _bearer(self) -> str:
         value = self.headers.get("Authorization", "")
         return value[len("Bearer ") :] if value.startswith("Bearer ") else ""
@@ -616,9 +669,19 @@ class _Handler(QuietHandler):
             return self._answer(log, 401, {"error": "invalid_client"})
         return self._answer(log, 200, self.fake.issue_token())
 
+    def _authorised(self, log: RequestRecord) -> bool:
+        """Whether an Audit Trail request carries a valid bearer or API key signature; `log.auth` says which, or why not."""
+        authorization = self.headers.get("Authorization", "")
+        if authorization.startswith("OAuth "):
+            uri = f"https://{self.headers.get('Host', self.fake.host)}{self.path}"
+            log.auth = self.fake.api_key_refusal(log.method, uri, authorization) or "oauth1"
+            if log.auth == "oauth1":
+                log.nonce = dict(oauth_signature.collect_parameters(headers={"Authorization": authorization}))["oauth_nonce"]
+        else:
+            log.auth = "bearer" if self.fake.token_valid(self._bearer()) else "invalid bearer"
+        return log.auth in ("oauth1", "bearer")
+
     def _audit(self, log: RequestRecord, body: bytes) -> None:
-        if not self.fake.token_valid(self._bearer()):
-            return self._answer(log, 401, {"error": "unauthorized"})
         try:
             query = json.loads(body)["query"]
         except (ValueError, KeyError, TypeError):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import email.utils
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from oauthlib import oauth1
 
 from Tests.fake_liveperson import FakeLivePerson, data
 from Tests.fake_liveperson.server import RequestRecord
@@ -461,3 +464,89 @@ def test_tie_columns_setting_is_checked() -> None:
     """
     with pytest.raises(ValueError, match="tie_columns"):
         FakeLivePerson(tie_columns="sometimes")
+
+
+# ------------------------------------------------------------------ API keys (OAuth 1.0), signed here by oauthlib's own client
+
+
+def signed_audit(
+    fake: FakeLivePerson, secret: str | None = None, nonce: str | None = None, timestamp: float | None = None
+) -> requests.Response:
+    """An audit query signed by oauthlib's OAuth 1.0 client with the fake's API key (or another secret)."""
+    app_key, app_secret, access_token, token_secret = fake.api_key
+    url = f"{fake.url}/api/account/{fake.account_id}/configuration/metadata/audit"
+    signer = oauth1.Client(
+        app_key,
+        client_secret=secret or app_secret,
+        resource_owner_key=access_token,
+        resource_owner_secret=token_secret,
+        nonce=nonce,
+        timestamp=None if timestamp is None else str(int(timestamp)),
+    )
+    _, headers, _ = signer.sign(url, "POST")
+    return requests.post(url, json={"query": QUERY % "first: 2"}, headers=headers, verify=fake.ca_bundle, timeout=10)
+
+
+def test_an_api_key_signature_oauthlib_made_is_accepted(fake: FakeLivePerson) -> None:
+    """
+    Given a query signed by oauthlib's OAuth 1.0 client with the fake's API key
+    When it reaches the Audit Trail
+    Then it is answered, and the request log says it was an OAuth 1.0 signature with that nonce
+    """
+    answer = signed_audit(fake, nonce="n-accepted-1")
+    assert answer.status_code == 200 and len(names(answer)) == 2
+    assert (fake.requests[-1].auth, fake.requests[-1].nonce) == ("oauth1", "n-accepted-1")
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"secret": "not-the-app-secret"}, "invalid signature"),
+        ({"timestamp_offset": 330}, "timestamp out of range"),  # whole seconds and the request's own time: not 301
+        ({"timestamp_offset": -330}, "timestamp out of range"),
+    ],
+)
+def test_a_wrong_secret_or_a_stale_timestamp_is_refused(fake: FakeLivePerson, change: dict[str, Any], why: str) -> None:
+    """
+    Given a query signed with a wrong secret, or with a timestamp 5.5 minutes from the fake's clock
+    When it reaches the Audit Trail
+    Then it is refused with 401, and the request log says why
+    """
+    offset = change.get("timestamp_offset")
+    answer = signed_audit(fake, secret=change.get("secret"), timestamp=None if offset is None else time.time() + offset)
+    assert answer.status_code == 401
+    assert fake.requests[-1].auth == why
+
+
+def test_a_timestamp_within_5_minutes_is_accepted(fake: FakeLivePerson) -> None:
+    """
+    Given queries signed with timestamps 4.5 minutes behind and ahead of the fake's clock
+    When they reach the Audit Trail
+    Then both are answered
+    """
+    assert signed_audit(fake, timestamp=time.time() - 270).status_code == 200
+    assert signed_audit(fake, timestamp=time.time() + 270).status_code == 200
+
+
+def test_a_reused_nonce_is_refused(fake: FakeLivePerson) -> None:
+    """
+    Given a query signed with a nonce, accepted
+    When another query, correctly signed, uses the same nonce
+    Then it is refused with 401
+    """
+    assert signed_audit(fake, nonce="n-once").status_code == 200
+    assert signed_audit(fake, nonce="n-once").status_code == 401
+    assert fake.requests[-1].auth == "nonce already used"
+
+
+def test_the_date_header_is_the_fakes_clock() -> None:
+    """
+    Given a fake whose clock is 10 minutes ahead of this machine's
+    When it answers, and a query is signed with this machine's time
+    Then its Date header says its own time, and the signature is refused for its timestamp
+    """
+    with FakeLivePerson(clock=lambda: time.time() + 600) as ahead:
+        answer = signed_audit(ahead)
+        served = email.utils.parsedate_to_datetime(answer.headers["Date"]).timestamp()
+        assert answer.status_code == 401 and ahead.requests[-1].auth == "timestamp out of range"
+        assert 590 <= served - time.time() <= 610

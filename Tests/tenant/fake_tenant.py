@@ -364,7 +364,17 @@ class FakeTenant:
                 raise RefusalError(400, "Bad request", "; ".join(problems))
             data, given_secrets = _blank_secrets(body["data"])
             instance_id = existing["id"] if existing else str(uuid.uuid4())
-            kept = {name: secret for name, secret in stored_secrets.items() if not given_secrets.get(name)}
+            # A password sent, or marked changed (an emptied credentials: the other way in is used), replaces the stored one.
+            changed = {
+                item["name"]
+                for item in body["data"]
+                if item.get("type") == CREDENTIALS
+                and isinstance(item.get("value"), dict)
+                and item["value"].get("passwordChanged")
+            }
+            kept = {
+                name: secret for name, secret in stored_secrets.items() if not given_secrets.get(name) and name not in changed
+            }
             self._secrets[instance_id] = {**{k: v for k, v in given_secrets.items() if v}, **kept}
             instance = {
                 "id": instance_id,

@@ -211,8 +211,70 @@ def test_test_names_the_failing_stage(tool: Any, uploaded: None, endpoints: list
     outcome = tool("test", NAME)
     assert outcome.code == 1
     assert "failing stage: Authentication (Sentinel token, OAuth 2.0)" in outcome.out
-    assert "refused the API key (401)" in outcome.out and "LivePerson Sentinel at" in outcome.out
+    assert "refused the client credentials (401)" in outcome.out and "LivePerson Sentinel at" in outcome.out
     assert "wrong-secret-9" not in outcome.text and liveperson.client_secret not in outcome.text
+
+
+def api_key_settings(liveperson: FakeLivePerson) -> tuple[list[str], dict[str, str]]:
+    """The settings of an instance that uses the fake's API key, and the environment its two secret halves come from."""
+    app_key, secret, access_token, access_token_secret = liveperson.api_key
+    settings = [f"domain_api_url={liveperson.url}", f"account_id={liveperson.account_id}"]
+    settings += [f"app_key={app_key}", f"access_token={access_token}"]
+    return settings, {"LIVEPERSON_SECRET": secret, "LIVEPERSON_ACCESS_TOKEN_SECRET": access_token_secret}
+
+
+def test_an_api_key_instance_is_configured_tested_and_run(
+    tool: Any, tenant: FakeTenant, liveperson: FakeLivePerson, uploaded: None
+) -> None:
+    """
+    Given the fake's API key: app key and access token on the command line, their secrets in LIVEPERSON_SECRET and
+    LIVEPERSON_ACCESS_TOKEN_SECRET
+    When an instance is configured with it, tested, and !liveperson-get-events is run
+    Then the tenant holds the API key's two credentials (the client credentials empty), the test succeeds and the
+    command shows events, every Audit Trail request was signed (OAuth 1.0), and no secret is printed
+    """
+    settings, secrets = api_key_settings(liveperson)
+    configured = tool("configure", "--name", NAME, *settings, "first_fetch=2 days", LIVEPERSON_CLIENT_SECRET="", **secrets)
+    assert configured.code == 0, configured.text
+    items = data_of(saved_bodies(tenant)[-1])
+    app_key, secret, _, access_token_secret = liveperson.api_key
+    assert (items["api_key_credentials"]["value"]["identifier"], items["api_key_credentials"]["value"]["password"]) == (
+        app_key,
+        secret,
+    )
+    assert items["access_token_credentials"]["value"]["password"] == access_token_secret
+    assert items["credentials"]["value"]["identifier"] == "" and items["credentials"]["value"]["password"] == ""
+    tested = tool("test", NAME)
+    assert tested.code == 0 and f"test {NAME}: success" in tested.out, tested.text
+    ran = tool("run", NAME, "!liveperson-get-events limit=3")
+    assert ran.code == 0 and "LivePerson Audit Trail events (3)" in ran.out, ran.text
+    audits = [entry for entry in liveperson.requests if entry.endpoint == "audit"]
+    assert audits and {entry.auth for entry in audits} == {"oauth1"}
+    assert liveperson.count("token") == 0
+    printed = configured.text + tested.text + ran.text
+    assert secret not in printed and access_token_secret not in printed
+
+
+def test_an_instance_moves_from_client_credentials_to_an_api_key(
+    tool: Any, tenant: FakeTenant, liveperson: FakeLivePerson, configured: None
+) -> None:
+    """
+    Given an instance configured with client credentials
+    When it is configured again with the API key, clearing client_id
+    Then no client secret is asked for, the tenant holds the API key and empty client credentials, and the test
+    succeeds with the API key; not clearing client_id is the integration's refusal of both ways in at test time
+    """
+    settings, secrets = api_key_settings(liveperson)
+    both = tool("configure", "--name", NAME, *settings, **secrets)
+    assert both.code == 0, both.text
+    refused = tool("test", NAME)
+    assert refused.code == 1 and "Both an API key" in refused.out and '"Client ID", "Client secret"' in refused.out
+    moved = tool("configure", "--name", NAME, *settings, "client_id=", LIVEPERSON_CLIENT_SECRET="", **secrets)
+    assert moved.code == 0, moved.text
+    items = data_of(saved_bodies(tenant)[-1])
+    assert items["credentials"]["value"]["identifier"] == "" and items["api_key_credentials"]["value"]["identifier"]
+    tested = tool("test", NAME)
+    assert tested.code == 0, tested.text
 
 
 def test_test_of_an_unknown_instance_says_how_to_create_it(tool: Any, uploaded: None) -> None:

@@ -1420,7 +1420,7 @@ class AuditTrailClient(BaseClient):
                 else "(the Domain API named this host for the account)."
             )
             raise AuthenticationError(
-                f'LivePerson Sentinel at {host} refused the API key ({response.status_code}): check "Client ID" and '
+                f'LivePerson Sentinel at {host} refused the client credentials ({response.status_code}): check "Client ID" and '
                 f'"Client secret", {region}'
             )
         if response.status_code == 404:

@@ -590,7 +590,7 @@ def test_token_refused_says_which_settings(
     requests_mock.post(TOKEN_URL, status_code=401, json={"error": "invalid_client", "echo": SECRET})
     with pytest.raises(lp.AuthenticationError) as raised:
         make_client(base_params(auth_server_url=given)).auth.renew()
-    assert "LivePerson Sentinel at va.sentinel.liveperson.net refused the API key (401)" in str(raised.value)
+    assert "LivePerson Sentinel at va.sentinel.liveperson.net refused the client credentials (401)" in str(raised.value)
     assert '"Client ID" and "Client secret"' in str(raised.value)
     assert hint in str(raised.value)
     assert SECRET not in str(raised.value)

@@ -232,6 +232,18 @@ CONDITIONS = [
     Condition("fromDate read as US/Eastern", {"from_date_zone": "US/Eastern"}),
     Condition("X-Total-Count of the page", {"total_count": "page"}),
     Condition("changeDate in milliseconds", {"precision": "millisecond"}),
+    # How the arguments are typed (the documentation gives no GraphQL types): learned by asking, or by introspection.
+    Condition(
+        "orderBy, orderDirection lists of enums", {"order_by": "enums", "order_direction": "enums", "introspection": False}
+    ),
+    Condition(
+        "orderBy, orderDirection plain strings", {"order_by": "string", "order_direction": "string", "introspection": False}
+    ),
+    Condition(
+        "plain enums, a Date scalar, no actionType",
+        {"order_by": "enum", "order_direction": "enum", "from_date": "Date", "action_type": False, "introspection": False},
+    ),
+    Condition("mixed typings, by introspection", {"order_by": "string", "order_direction": "enums", "from_date": "Date"}),
     Condition(
         "all of these at once",
         {

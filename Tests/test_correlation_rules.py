@@ -397,3 +397,25 @@ def test_pack_readme_lists_every_rule_with_its_severity_and_techniques() -> None
         assert f"| {severity_words[rule['severity']]} |" in row
         techniques = {technique.split(" - ")[0] for listed in rule["mitre_defs"].values() for technique in listed}
         assert all(technique in row for technique in techniques)
+
+
+def test_the_module_names_exactly_the_rules_that_filter_on_action_type() -> None:
+    """
+    Given the pack's correlation rules and the module's ACTION_TYPE_RULES (the rules it names when the Audit Trail has
+    no actionType field)
+    When each rule's XQL is split into its stages
+    Then the rules with a filter stage on actionType are exactly that list, and every rule whose XQL reads actionType
+    says in its description what happens without the field
+    """
+    import LivePersonAuditTrail  # noqa: PLC0415 - the platform's import path is set by conftest
+
+    filtering, reading = set(), set()
+    for rule in RULES.values():
+        stages = [stage.strip() for stage in re.split(r"\n\s*\|", rule["xql_query"])]
+        if any(stage.startswith("filter") and re.search(r"\bactionType\b", stage) for stage in stages):
+            filtering.add(rule["name"])
+        if re.search(r"\bactionType\b", rule["xql_query"] + rule.get("alert_description", "")):
+            reading.add(rule["name"])
+    assert filtering == set(LivePersonAuditTrail.ACTION_TYPE_RULES)
+    described = {rule["name"] for rule in RULES.values() if "actionType" in rule["description"]}
+    assert described == reading and filtering < reading

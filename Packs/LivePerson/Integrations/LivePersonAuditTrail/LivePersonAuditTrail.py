@@ -2,9 +2,10 @@
 
 Read top to bottom: constants, errors, settings, the integration-context cache, the Domain API resolver,
 authentication (an API key's OAuth 1.0 signature, or an OAuth 2.0 Sentinel token), the GraphQL query builder, the
-page-size learner, the client, records (entries: fingerprint, time, event line), the key sketch, the cursor (the
-last-run state), the fetch loop (whole seconds, reconcile, the run), the commands (with `SendInFlight`, which sends
-and saves) and main. The Cursor's docstring is the one explanation of how the collector stays exact.
+Audit Trail's schema (learned, not guessed), the page-size learner, the client, records (entries: fingerprint, time,
+event line), the key sketch, the cursor (the last-run state), the fetch loop (whole seconds, reconcile, the run), the
+commands (with `SendInFlight`, which sends and saves) and main. The Cursor's docstring is the one explanation of how
+the collector stays exact.
 """
 
 import base64

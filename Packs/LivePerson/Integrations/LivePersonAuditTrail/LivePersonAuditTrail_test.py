@@ -2688,6 +2688,8 @@ CONDITIONS = {
     "cap error": {"cap": 12, "cap_error": True},
     "shuffled ties": {"shuffle_ties": True},
     "US/Eastern fromDate": {"zone": "US/Eastern"},
+    # seconds larger than a capped page, ties shuffled: read exactly in the order of the tie-breaking columns
+    "silent cap, shuffled ties, columns honoured": {"cap": 12, "shuffle_ties": True, "tie_columns": "honoured"},
 }
 
 

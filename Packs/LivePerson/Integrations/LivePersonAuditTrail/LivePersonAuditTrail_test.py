@@ -893,6 +893,30 @@ def test_settings_refuse_both_ways_in_or_part_of_one(params: dict[str, Any], nam
     assert not any(secret in str(raised.value) for secret in API_KEY_SECRETS)
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"auth_method": lp.AUTH_API_KEY},
+        {"auth_method": lp.AUTH_API_KEY, "api_key": lp.ApiKey("k", "s", "t", "ts"), "client_id": "id", "client_secret": "x"},
+        {"auth_method": lp.AUTH_CLIENT_CREDENTIALS, "client_id": "id"},
+        {
+            "auth_method": lp.AUTH_CLIENT_CREDENTIALS,
+            "client_id": "id",
+            "client_secret": "x",
+            "api_key": lp.ApiKey("k", "s", "t", "ts"),
+        },
+    ],
+)
+def test_settings_built_by_hand_must_say_one_way_in(fields: dict[str, Any]) -> None:
+    """
+    Given Settings built in code whose auth_method does not match the credentials they hold
+    When they are made
+    Then they are refused at once, before any request could go out with the wrong way in
+    """
+    with pytest.raises(ValueError, match="Settings: "):
+        lp.Settings(account_id=ACCOUNT, **fields)
+
+
 def test_api_key_settings_keep_the_values_out_of_their_repr() -> None:
     """
     Given settings read from an API key (values with spaces around them, as pasted)

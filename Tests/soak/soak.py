@@ -5,8 +5,10 @@ page, quiet hours, midnights, the odd late record); before runs faults are sched
 has, plus XSIAM refusing a send); with --kills a run may be SIGKILLed at a random moment.
 
 The condition soak plays, one at a time, each behaviour the documentation leaves open (`CONDITIONS`: page caps,
-shuffled ties, commit delays, a US/Eastern fromDate, ...) and prints one line per condition: runs, records, lost,
-duplicated, audit calls per steady-state run, the largest last run.
+shuffled ties, commit delays, a US/Eastern fromDate, a bulk change larger than a page with orderBy columns honoured,
+refused or ignored, ...), every one with changes landing while runs read (the fake's live edge), and prints one line
+per condition: runs, records, the page size learned (read from the instance's integration context after the runs)
+beside the fake's cap, lost, duplicated, audit calls per quiet run, the largest last run.
 
 State crosses runs only through the last run and the integration context, as on the platform. The integration's
 clock is the simulated one (PLATFORM_CLOCK), so the settle delay passes as it would. At the end each soak drains
@@ -213,12 +215,28 @@ def format_time(moment: datetime) -> str:
 SETTLE_SECONDS = 120  # the manifest's default settle delay, which the condition soak keeps
 
 
+# Changes land while every condition's runs read: now and then between two queries, often right after a query that
+# reached the end of its result (where a short page and its probe meet).
+LIVE_EDGE = {"live_edge": 0.05, "live_edge_at_end": 0.3}
+CONDITION_PAGE_SIZE = 500  # the instance's page size (the manifest's default): a cap is what the fake gives below it
+BULK_RECORDS = 1500  # one bulk change: more different records in one second than the largest page (1,000)
+
+
 @dataclass(frozen=True)
 class Condition:
-    """One behaviour the documentation leaves open, as constructor settings of the fake."""
+    """One behaviour the documentation leaves open, as constructor settings of the fake; `bulk` adds one bulk change
+    of that many records in one second half-way through the runs."""
 
     name: str
     fake: dict[str, Any]
+    bulk: int = 0
+
+    @property
+    def cap(self) -> int | None:
+        """The page size the collector must learn: the fake's largest page where the collector asks for more, that is
+        where it is below the instance's page size, or where a bulk change has more records in one second."""
+        largest = self.fake.get("max_first", 1000)
+        return largest if largest < max(CONDITION_PAGE_SIZE, self.bulk) else None
 
 
 CONDITIONS = [
@@ -255,12 +273,18 @@ CONDITIONS = [
             "precision": "millisecond",
         },
     ),
+    Condition("bulk change, orderBy columns honoured", {"tie_order": "shuffled", "tie_columns": "honoured"}, BULK_RECORDS),
+    Condition("bulk change, orderBy columns refused", {"tie_order": "shuffled", "tie_columns": "refused"}, BULK_RECORDS),
+    Condition("bulk change, orderBy columns ignored", {"tie_order": "shuffled", "tie_columns": "ignored"}, BULK_RECORDS),
 ]
+NAMED_INEXACT = "could not be read exactly"  # the log's words for a second the collector could not read exactly
 
 
 @dataclass
 class ConditionReport:
     name: str
+    cap: int | None = None  # the fake's
+    bulk: int = 0
     runs: int = 0
     failed_runs: int = 0
     records: int = 0
@@ -269,6 +293,9 @@ class ConditionReport:
     late_beyond_settle: int = 0
     steady_calls: list[int] = field(default_factory=list)
     largest_last_run: int = 0
+    learned_page_size: int | None = None
+    named_inexact: list[str] = field(default_factory=list)  # log lines naming a second not read exactly
+    landed: int = 0  # records that landed while runs read
 
     @property
     def calls_per_steady_run(self) -> float:
@@ -276,33 +303,52 @@ class ConditionReport:
 
     @property
     def exact(self) -> bool:
-        """Nothing lost; duplicates only of records that became visible later than the settle delay."""
-        return self.lost == 0 and self.duplicated <= self.late_beyond_settle
+        """Nothing lost and duplicates only of records that became visible later than the settle delay, but in the
+        bulk change's second where the log names it as not read exactly; the page size learned is the fake's cap, or
+        none where it has none."""
+        named = self.bulk if self.named_inexact else 0
+        return self.lost <= named and self.duplicated <= self.late_beyond_settle + named and self.learned_page_size == self.cap
 
     def line(self) -> str:
+        learned = "none" if self.learned_page_size is None else str(self.learned_page_size)
+        cap = "none" if self.cap is None else str(self.cap)
+        named = f", {len(self.named_inexact)} second(s) named not exact" if self.named_inexact else ""
         return (
-            f"{self.name:34s} runs {self.runs:4d} (failed {self.failed_runs}), records {self.records:6d}, lost {self.lost}, "
-            f"duplicated {self.duplicated} (late beyond settle {self.late_beyond_settle}), "
-            f"audit calls per steady run {self.calls_per_steady_run:.2f}, last run {self.largest_last_run} B"
+            f"{self.name:38s} runs {self.runs:4d} (failed {self.failed_runs}), records {self.records:6d} "
+            f"(landed while reading {self.landed}), page size learned {learned:>4s} (fake's cap {cap:>4s}), lost {self.lost}, "
+            f"duplicated {self.duplicated} (late beyond settle {self.late_beyond_settle}{named}), "
+            f"audit calls per quiet run {self.calls_per_steady_run:.2f}, last run {self.largest_last_run} B"
         )
+
+
+def learned_page_size(state: Path) -> int | None:
+    """The page size the instance learned: the cap `PageSizeLearner` keeps in the integration context (None if none)."""
+    from LivePersonAuditTrail import PageSizeLearner  # noqa: PLC0415 - importable once platform_run set the path up
+
+    entry = runner.integration_context(state).get(PageSizeLearner.CACHE_KEY)
+    value = entry.get("value") if isinstance(entry, dict) else None
+    return value.get("cap") if isinstance(value, dict) else None
 
 
 def soak_condition(condition: Condition, runs: int, seed: int, state: Path, steady_runs: int = 20) -> ConditionReport:
     """`runs` scheduled runs (in this process) with traffic between them, a drain, then a steady minute-by-minute
     stretch whose audit calls are counted."""
     rng = random.Random(seed)
-    report = ConditionReport(condition.name)
+    report = ConditionReport(condition.name, cap=condition.cap, bulk=condition.bulk)
     runner.fresh_state(state)
     traffic = Traffic(rng, datetime.now(UTC).replace(microsecond=0) - timedelta(days=3))
     since = traffic.now - timedelta(hours=6)
-    with FakeLivePerson(seed=seed, clock=traffic.clock, **condition.fake) as fake:
-        runner.configure_for_fake(state, fake, first_fetch=format_time(since), max_fetch="2000")
+    with FakeLivePerson(seed=seed, clock=traffic.clock, **{**LIVE_EDGE, **condition.fake}) as fake:
+        runner.configure_for_fake(
+            state, fake, first_fetch=format_time(since), max_fetch="2000", page_size=str(CONDITION_PAGE_SIZE)
+        )
         previous_bundle = os.environ.get("REQUESTS_CA_BUNDLE")
         os.environ["REQUESTS_CA_BUNDLE"] = fake.ca_bundle
         try:
 
             def run() -> platform_run.Outcome:
                 outcome = platform_run.run_command(state, "fetch-events", clock_at=traffic.run_at)
+                report.named_inexact += [line for line in outcome.logs if NAMED_INEXACT in line]
                 report.runs += 1
                 report.failed_runs += not outcome.ok
                 last_run = state / "last_run.json"
@@ -311,8 +357,10 @@ def soak_condition(condition: Condition, runs: int, seed: int, state: Path, stea
                     report.largest_last_run = max(report.largest_last_run, size)
                 return outcome
 
-            for _ in range(runs):
+            for index in range(runs):
                 fake.add_records(traffic.next_batch())
+                if condition.bulk and index == runs // 2:
+                    fake.add_records(data.bulk_change(traffic.now, condition.bulk, rng))
                 traffic.schedule_run()
                 run()
             traffic.schedule_run(lateness=3600)
@@ -327,6 +375,7 @@ def soak_condition(condition: Condition, runs: int, seed: int, state: Path, stea
                 mark = fake.count("audit")
                 run()
                 report.steady_calls.append(fake.count("audit") - mark)
+            fake.live_edge = fake.live_edge_at_end = 0.0  # the account falls quiet: what landed settles and is drained
             traffic.schedule_run(lateness=3600)
             for _ in range(5):
                 if run().events_sent == 0:
@@ -340,6 +389,8 @@ def soak_condition(condition: Condition, runs: int, seed: int, state: Path, stea
         report.records = len(expected)
         report.lost, report.duplicated = runner.compare(expected, runner.delivered_events(state))
         report.late_beyond_settle = fake.late_beyond(SETTLE_SECONDS)
+        report.landed = sum(landing.count for landing in fake.landed)
+    report.learned_page_size = learned_page_size(state)
     return report
 
 

@@ -1,6 +1,8 @@
 """One entry point that needs nothing but Python 3.11 and pip on a fresh clone.
 
-    python3 -m Tests test        unit + end-to-end tests (+ soak at CI size), with the module's coverage
+    python3 -m Tests test        unit + end-to-end tests (+ soak at CI size), with the module's coverage: what CI runs
+    python3 -m Tests test --quick  the quick loop: unit tests and the fast end-to-end tests, without coverage (under
+                                 a minute); it leaves out the tests marked soak, bench or slow
     python3 -m Tests demo        the local runner against the fake LivePerson API
     python3 -m Tests run ...     the local runner's other sub-commands (see `python3 -m Tests run --help`)
     python3 -m Tests tenant ...  the pack on a Cortex XSOAR / XSIAM tenant via demisto-py (`tenant demo`: offline)
@@ -60,14 +62,16 @@ def _ensure_venv() -> None:
     stamp.touch()
 
 
+# What the quick loop leaves out: the soaks, the benchmark, and the tests marked slow (pyproject.toml's markers).
+QUICK = ["-m", "not soak and not bench and not slow", "--no-cov", "-q"]
+
+
 def _run_tests(extra: list[str]) -> int:
     import pytest  # noqa: PLC0415 - present only inside .venv, which this module creates
 
-    args = [
-        "--cov",
-        "--cov-report=term-missing",
-        *extra,
-    ]
+    quick = "--quick" in extra
+    extra = [arg for arg in extra if arg != "--quick"]
+    args = [*QUICK, *extra] if quick else ["--cov", "--cov-report=term-missing", *extra]
     temporary = Path(tempfile.mkdtemp(prefix="liveperson-tests-"))
     os.environ["TMPDIR"] = str(temporary)
     tempfile.tempdir = None  # read TMPDIR again

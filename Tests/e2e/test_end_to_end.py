@@ -84,6 +84,7 @@ def calls(fake: FakeLivePerson, since: int) -> Counter:
     return Counter(entry.endpoint for entry in fake.requests[since:])
 
 
+@pytest.mark.slow  # longer than the quick loop allows
 def test_multi_day_backlog_with_bursts_drains_exactly(fake: FakeLivePerson, instance: Path) -> None:
     """
     Given three days of records with LPA changes, automatic updates, 600-record bursts in one second and midnights,

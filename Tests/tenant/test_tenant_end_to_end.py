@@ -413,6 +413,7 @@ def test_the_fake_tenant_never_answers_with_a_secret(
     assert liveperson.client_id in answer and liveperson.client_secret not in answer
 
 
+@pytest.mark.slow  # longer than the quick loop allows
 def test_the_demo_runs_every_step(capsys: pytest.CaptureFixture[str]) -> None:
     """
     Given nothing but this checkout

@@ -1697,6 +1697,7 @@ def random_history(rng: random.Random, start: datetime, count: int) -> list[dict
     return records
 
 
+@pytest.mark.slow  # longer than the quick loop allows
 @pytest.mark.parametrize("seed", range(12))
 def test_exactly_once_over_random_runs_pages_and_appends(platform: Platform, api: AuditBackend, seed: int) -> None:
     """
@@ -1790,6 +1791,7 @@ class Killed(BaseException):
     """The engine killed the run's process: nothing after it runs (a BaseException, so no handler takes it)."""
 
 
+@pytest.mark.slow  # longer than the quick loop allows
 @freeze_time(NOW)
 def test_a_reconcile_larger_than_a_run_goes_on_over_runs_and_survives_kills(platform: Platform, requests_mock: Any) -> None:
     """
@@ -1841,6 +1843,7 @@ def test_a_reconcile_larger_than_a_run_goes_on_over_runs_and_survives_kills(plat
     assert len(names) == 205_001 and set(names.values()) == {1}
 
 
+@pytest.mark.slow  # longer than the quick loop allows
 @freeze_time(NOW)
 def test_a_reconcile_over_runs_starts_over_when_records_move_before_where_it_got_to(
     platform: Platform, requests_mock: Any
@@ -2717,6 +2720,7 @@ CONDITIONS = {
 }
 
 
+@pytest.mark.slow  # longer than the quick loop allows
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("condition", list(CONDITIONS))
 def test_exactly_once_whatever_the_server_does(

@@ -200,7 +200,7 @@ class StateError(LivePersonError):
 
 
 class AuditTrailShiftedError(LivePersonError):
-    """The audit result moved under the cursor (records appeared or went missing before it); handled by `reconcile`."""
+    """The audit result moved under the cursor (records appeared or went missing before it); handled by `Run.reconcile`."""
 
 
 class StalledError(LivePersonError):
@@ -1988,7 +1988,7 @@ class Cursor:
       offset is derived from them: the count of consumed records from the start of `base` in `zone`, the time zone
       LivePerson reads fromDate in (UTC as asked, or US/Eastern: learned when the position only fits that way).
       The record just before that offset must be no later than `last`, and nothing after it may be: otherwise records
-      appeared or went missing before the cursor, and the run reconciles (`reconcile`).
+      appeared or went missing before the cursor, and the run reconciles (`Run.reconcile`, which re-reads with `reread`).
     - `sketches`: per day, a `KeySketch` of the consumed records. Reconciling re-reads the days and subtracts: the
       difference names the late records exactly. Where it cannot (too many), the hour digests narrow the re-send to
       the hours that changed.
@@ -2568,7 +2568,7 @@ def offset_of(client: AuditTrailClient, plan: FetchPlan, from_day: date, moment:
     return high
 
 
-def reconcile(
+def reread(
     client: AuditTrailClient, plan: FetchPlan, saved: Cursor
 ) -> tuple[list[Entry], Cursor, OutOfTimeError | AuditTrailShiftedError | TransientError | None]:
     """Re-reads the cursor's days up to its last second: returns the records it had not consumed, the cursor rebuilt
@@ -2843,7 +2843,7 @@ class Run:
                     reader = open_reader(self.client, self.plan, self.working)
                     continue
                 try:
-                    yield from self.consume(reader)
+                    yield from self.collect(reader)
                     break
                 except AuditTrailShiftedError as shift:
                     demisto.info(f"The Audit Trail moved during the run: {shift}.")
@@ -2861,20 +2861,20 @@ class Run:
             raise
         yield from self.flush()
 
-    def consume(self, reader: Iterator[list[Second]]) -> Iterator[tuple[list[str], Cursor]]:
+    def collect(self, reader: Iterator[list[Second]]) -> Iterator[tuple[list[str], Cursor]]:
         """Consumes the reader's seconds in order, page by page, up to the settle delay and about `max_events`."""
         for seconds in reader:
-            taken, groups, stop = self.take(seconds)
-            yield from self.send(taken, groups)
+            chosen, groups, stop = self.choose(seconds)
+            yield from self.queue(chosen, groups)
             if stop:
                 self.report.stopped = stop
                 return
 
-    def take(self, seconds: list[Second]) -> tuple[list[Second], list[Sequence[Entry]], str | None]:
+    def choose(self, seconds: list[Second]) -> tuple[list[Second], list[Sequence[Entry]], str | None]:
         """The page's seconds this run consumes, the records of each to deliver, and why it stops, if it does.
 
-        As good as always a whole page is taken as it is: it is older than the settle delay and than `since`, and
-        within the limit. Otherwise it is taken second by second.
+        As good as always a whole page is chosen as it is: it is older than the settle delay and than `since`, and
+        within the limit. Otherwise it is chosen second by second.
         """
         report, since = self.report, self.saved.since_time
         count = sum(len(second.entries) for second in seconds)
@@ -2882,21 +2882,21 @@ class Run:
             report.delivered += count
             report.seconds += len(seconds)
             return seconds, [second.entries for second in seconds], None
-        taken: list[Second] = []
+        chosen: list[Second] = []
         groups: list[Sequence[Entry]] = []
         for second in seconds:
             if second.start > self.horizon:
-                return taken, groups, "settle"
+                return chosen, groups, "settle"
             new = deliverable(second, since)
             if report.seconds and report.delivered + len(new) > self.plan.max_events:
-                return taken, groups, "limit"
-            taken.append(second)
+                return chosen, groups, "limit"
+            chosen.append(second)
             groups.append(new)
             report.delivered += len(new)
             report.seconds += 1
-        return taken, groups, None
+        return chosen, groups, None
 
-    def send(self, seconds: list[Second], groups: list[Sequence[Entry]]) -> Iterator[tuple[list[str], Cursor]]:
+    def queue(self, seconds: list[Second], groups: list[Sequence[Entry]]) -> Iterator[tuple[list[str], Cursor]]:
         """Adds the seconds' events (`groups`) to the batch and consumes the seconds. A full batch goes out with the
         cursor of exactly the seconds whose events it holds: a second's events are never split between batches,
         unless they alone are larger than one send."""
@@ -2922,7 +2922,7 @@ class Run:
         else:
             demisto.info(f"Records appeared or went missing before the cursor ({working.last}); reconciling from {working.base}.")
         self.report.reconciled = True
-        late, rebuilt, stop = reconcile(self.client, self.plan, working)
+        late, rebuilt, stop = reread(self.client, self.plan, working)
         new = [entry for entry in late if entry.when >= self.saved.since_time]
         for lines in self.batch.add_group([entry.line for entry in new]):
             yield lines, self.working.copy()

@@ -1247,6 +1247,10 @@ class TieOrderLearner:
     def unjudged(self) -> list[str]:
         return [name for name in TIE_COLUMNS if name not in self.judged]
 
+    def forget(self) -> None:
+        self.judged = {}
+        self._cache.put(self.CACHE_KEY, self._scope, self.judged, time.time() + self.KEEP_SECONDS)
+
     def judge(self, column: str, accepted: bool, why: str = "") -> None:
         self.judged[column] = accepted
         if not accepted:
@@ -2464,7 +2468,14 @@ def read_seconds(
         query = plan.query(from_day, asked, ask.offset)
         if ask.tie_break:
             query = ordered_by(query, tie_columns(client, query))
-        records, end = read_page(client, query)
+        try:
+            records, end = read_page(client, query)
+        except QueryRefusedError:
+            if len(query.order_by) == 1:
+                raise
+            client.ties.forget()  # a column accepted before is refused now: each is judged again
+            query = ordered_by(query, tie_columns(client, query))
+            records, end = read_page(client, query)
         before = state
         entries = make_entries(records, state.after if ask.offset < state.position else None)  # the seam record's
         state, seconds = absorb(state, entries, end, asked, client.pages.ask(LARGEST_PAGE))

@@ -2535,6 +2535,26 @@ def test_a_refused_tie_column_is_dropped_once_and_remembered(platform: Platform,
     assert lost_and_doubled(platform, api) == (0, 0)
 
 
+@freeze_time(NOW)
+def test_a_tie_column_refused_after_it_was_accepted_is_judged_again(platform: Platform, api: AuditBackend) -> None:
+    """
+    Given tie-breaking columns all accepted (learned on a first bulk second), and a server that refuses objectName
+    from then on
+    When fetch-events reads a second bulk second (its records differ in newValue too)
+    Then the refused query makes the collector judge the columns again: objectName is dropped, the run goes on, and
+    every record arrives once
+    """
+    bulk_server(api, "honoured", 3)
+    run_fetch(platform, max_fetch="50000")
+    assert platform.context["order_columns"]["value"] == dict.fromkeys(lp.TIE_COLUMNS, True)
+    api.refused_columns = {"objectName"}
+    api.records += [record("2026-11-20 08:00:00", name=f"later{index:04d}", new=f"v{index:04d}") for index in range(1200)]
+    run_fetch(platform, max_fetch="50000")
+    assert platform.context["order_columns"]["value"] == {name: name != "objectName" for name in lp.TIE_COLUMNS}
+    assert sum("refused orderBy objectName" in line for line in platform.logs) == 1
+    assert lost_and_doubled(platform, api) == (0, 0)
+
+
 # ---------------------------------------------------------------- the pager against a model of the server
 
 

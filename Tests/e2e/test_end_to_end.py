@@ -447,10 +447,11 @@ def test_undocumented_behaviour_keeps_every_record_once(
 ) -> None:
     """
     Given a fake that plays one behaviour the documentation leaves open, a day of records with bursts larger than
-    a page and midnights, changes arriving between runs (some a few seconds late), and three changes that appear
-    hours late, in seconds already delivered
+    a page and midnights, changes arriving between runs (some a few seconds late) and landing while runs read
+    (between queries, and right after a query that reached the end), and three changes that appear hours late, in
+    seconds already delivered
     When fetch-events runs with the manifest's page size and settle delay, then drains
-    Then every record is delivered exactly once, and a quiet run makes one audit call
+    Then every record is delivered exactly once, and a quiet run makes one audit call, changes landing meanwhile
 
     The records follow the clock, so each time of day plays other data: E2E_NOW=<ISO time> plays that moment again.
     """
@@ -477,7 +478,8 @@ def undocumented_behaviour_scenario(
     tmp_path: Path, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch, behaviour: dict, start: datetime
 ) -> None:
     clock.offset = start.timestamp() - time.time()  # the module's clock and the fake's start at `start`
-    with FakeLivePerson(seed=13, clock=clock.time, **behaviour) as fake:  # one clock for both sides
+    live_edge = {"live_edge": 0.1, "live_edge_at_end": 0.5}  # changes land while runs read
+    with FakeLivePerson(seed=13, clock=clock.time, **live_edge, **behaviour) as fake:  # one clock for both sides
         state = tmp_path / "instance"
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_bundle)  # restored after the test, as the `instance` fixture does
         runner.configure_for_fake(state, fake, first_fetch="2 days", max_fetch="3000")
@@ -487,11 +489,15 @@ def undocumented_behaviour_scenario(
             assert fetch(state).ok
             fake.add_records(data.live_traffic(datetime.fromtimestamp(clock.time(), UTC) - timedelta(seconds=30), rng))
         fake.add_records([data.make_record(start - timedelta(hours=hours, seconds=7), rng) for hours in (2, 3, 9)])
+        assert sum(landing.count for landing in fake.landed) > 0
+        fake.live_edge = fake.live_edge_at_end = 0.0  # the account falls quiet: what landed settles and is drained
         drain(state)
         assert_exactly_once(fake, state, now=start)  # its message names the moment: E2E_NOW plays it again
+        fake.live_edge = fake.live_edge_at_end = 1.0  # a quiet run, changes landing before and after its one query
         mark = len(fake.requests)
         assert fetch(state).events_sent == 0
         assert calls(fake, mark) == Counter({"audit": 1})
+        assert [landing.reason for landing in fake.landed[-2:]] == ["between queries", "after the end"]
 
 
 @pytest.mark.parametrize(

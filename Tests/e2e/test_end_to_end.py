@@ -478,8 +478,8 @@ def undocumented_behaviour_scenario(
     tmp_path: Path, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch, behaviour: dict, start: datetime
 ) -> None:
     clock.offset = start.timestamp() - time.time()  # the module's clock and the fake's start at `start`
-    live_edge = {"live_edge": 0.1, "live_edge_at_end": 0.5}  # changes land while runs read
-    with FakeLivePerson(seed=13, clock=clock.time, **live_edge, **behaviour) as fake:  # one clock for both sides
+    # One clock for both sides; changes land while runs read.
+    with FakeLivePerson(seed=13, clock=clock.time, live_edge=0.1, live_edge_at_end=0.5, **behaviour) as fake:
         state = tmp_path / "instance"
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_bundle)  # restored after the test, as the `instance` fixture does
         runner.configure_for_fake(state, fake, first_fetch="2 days", max_fetch="3000")

@@ -35,7 +35,8 @@ def replay(plan: dict[str, Any]) -> int:
         )
         answer = response.json()
         if call["endpoint"] == "audit":
-            page = answer["data"]["auditData"]
+            # A query the server refused (the collector's schema learning asks some on its first run) holds no page.
+            page = (answer.get("data") or {}).get("auditData") or []
             records += len(page)
             if send is not None and page:
                 send(page, vendor=plan["vendor"], product=plan["product"], should_update_health_module=False)

@@ -1333,7 +1333,7 @@ class AuditTrailClient(BaseClient):
         filtered = "componentTypes" if settings.filters.component_types else "-"
         self._schema_scope = f"{settings.domain_api_url}|{settings.account_id}|{filtered}"
         self._schema: AuditSchema | None = None
-        self._schema_fresh = False  # learned by this run (not taken from the cache)
+        self._schema_confirmed = False  # learned, or checked, by this run: a refusal is then not the schema's doing
         self._last_refusal = ""  # what the last refused learning query was answered, for a person to read
 
     def look_up_hosts(self) -> dict[str, str]:
@@ -1442,16 +1442,34 @@ class AuditTrailClient(BaseClient):
     # -- the Audit Trail ---------------------------------------------------------------------------------
 
     def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
-        """Runs one audit query, written as the Audit Trail's schema wants it. A query written with a schema learned
-        by an earlier run that is refused makes the client learn the schema again, once, and ask again."""
+        """Runs one audit query, written as the Audit Trail's schema wants it. When a query written with a schema
+        learned by an earlier run is refused, one small query with every learned typing and field checks that schema:
+        if that is refused too, the schema is learned again (once a run) and the query asked again; if not, the
+        refusal is about something else (a page size, an order column) and is raised for the caller to judge. Either
+        way the schema is confirmed for the rest of the run."""
         try:
             return self._audit_records(build_audit_query(query, self.schema))
         except QueryRefusedError:
-            if self._schema_fresh:
+            if self._schema_confirmed:
+                raise
+            if self._accepts(self._schema_check()):
+                self._schema_confirmed = True
                 raise
         demisto.info("The Audit Trail refused a query written as its schema was learned; learning the schema again.")
         self._learn_schema()
         return self._audit_records(build_audit_query(query, self.schema))
+
+    def _schema_check(self) -> str:
+        """One record asked with every argument the schema types and every optional field it has: answered only while
+        the schema still holds."""
+        check = AuditQuery(
+            from_date=utc_now().date(),
+            first=1,
+            component_types=self.filters.component_types,
+            timezone=None,
+            fields=("changeDate", *OPTIONAL_FIELDS),
+        )
+        return build_audit_query(check, self.schema)["query"]
 
     def query_page(self, query: AuditQuery) -> tuple[list[dict[str, Any]], int]:
         """One page of audit records and the `first` it was read with. A refused `first` is asked once more as it
@@ -1507,7 +1525,7 @@ class AuditTrailClient(BaseClient):
                 schema, how = learn_schema(self._accepts, component_types, utc_now().date()), "by asking"
         except SchemaError as error:  # the last refusal's wording helps a person, never the code
             raise SchemaError(f"{error} Its last answer: {self._last_refusal}") from None
-        self._schema, self._schema_fresh = schema, True
+        self._schema, self._schema_confirmed = schema, True
         self._cache.put(self.SCHEMA_CACHE_KEY, self._schema_scope, schema.to_json(), time.time() + self.SCHEMA_KEEP_SECONDS)
         warning = rules_that_cannot_fire(schema)
         demisto.info(f"The Audit Trail's schema ({how}): {schema.describe()}." + (f" {warning}" if warning else ""))

@@ -3262,6 +3262,33 @@ def test_a_steady_run_is_one_call_and_a_refused_learned_query_learns_again(platf
     assert "orderBy: [changeTimestamp]" in page_queries(api)[-1]
 
 
+@freeze_time(NOW)
+def test_a_refused_page_on_a_learned_schema_is_checked_with_one_query_not_learned_again(
+    platform: Platform, api: AuditBackend
+) -> None:
+    """
+    Given a schema learned by an earlier run, and a server that now refuses any first above 200
+    When the next run asks for 500
+    Then one small query with every learned typing and field confirms the schema (it is not learned again), and
+    the refused size is halved as before
+    """
+    api.records = [record("2026-11-20 08:30:00"), record("2026-11-20 08:30:01"), record("2026-11-20 08:30:02")]
+    run_fetch(platform)
+    before = len(api.queries)
+    api.cap, api.cap_error = 200, True
+    api.records.append(record("2026-11-23 11:00:00", name="later"))
+    assert run_fetch(platform) == 1
+    later = api.queries[before:]
+    assert later[1] == (
+        '{auditData(fromDate: "2026-11-24", first: 1, orderBy: ["changeTimestamp"], orderDirection: ["ASC"]) '
+        "{changeDate actionType}}"
+    )
+    assert lp.MINIMAL_QUERY not in later and not any("learning the schema again" in line for line in platform.logs)
+    assert sum(query.startswith('{auditData(fromDate: "2026-11-24", first: 1,') for query in later) == 1  # once a run
+    assert [re.search(r"first: (\d+)", query)[1] for query in page_queries(api)[-5:]] == ["500", "500", "250", "125", "500"]  # type: ignore[index]
+    assert platform.context["page_limits"]["value"]["cap"] == 125
+
+
 def test_a_schema_no_query_fits_is_a_clear_error(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:
     """
     Given an Audit Trail that refuses every query, or only every form of orderBy

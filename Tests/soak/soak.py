@@ -314,7 +314,7 @@ class ConditionReport:
         cap = "none" if self.cap is None else str(self.cap)
         named = f", {len(self.named_inexact)} second(s) named not exact" if self.named_inexact else ""
         return (
-            f"{self.name:38s} runs {self.runs:4d} (failed {self.failed_runs}), records {self.records:6d} "
+            f"{self.name:42s} runs {self.runs:4d} (failed {self.failed_runs}), records {self.records:6d} "
             f"(landed while reading {self.landed}), page size learned {learned:>4s} (fake's cap {cap:>4s}), lost {self.lost}, "
             f"duplicated {self.duplicated} (late beyond settle {self.late_beyond_settle}{named}), "
             f"audit calls per quiet run {self.calls_per_steady_run:.2f}, last run {self.largest_last_run} B"

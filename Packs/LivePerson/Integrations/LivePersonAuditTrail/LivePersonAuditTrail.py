@@ -2606,18 +2606,19 @@ def reread(
     It reads hour by hour (`ReRead`). When its budget (the run's time, `RECONCILE_PAGES_PER_RUN` pages) or a failure
     ends the re-read first, the cursor it returns says where it got to (`recount`) and the next run goes on from
     there; the late records of the hours read so far go out with it. Where records moved before where it had got
-    to, it starts over (once a run).
+    to, it starts over; where they moved while it read, it reads this run's part again (either once a run).
     """
     last = saved.last_time
     if last is None:
         return [], saved, None
     from_day = saved.base_day if saved.zone == "UTC" else saved.base_day - timedelta(days=1)
+    pages, again = 0, False  # pages read in this run; whether it began again already
     while True:
         reread = ReRead(saved)
-        pages = 0
+        read = 0  # pages read since it (last) began
         try:
             for seconds in read_seconds(client, plan, from_day, reread.position, reread.resume_after):
-                pages += 1
+                pages, read = pages + 1, read + 1
                 for second in seconds:
                     if second.start > last:
                         return reread.finish()
@@ -2626,12 +2627,17 @@ def reread(
                     raise OutOfTimeError(f"reconciling read {pages} pages, its budget for one run")
             return reread.finish()
         except AuditTrailShiftedError as shift:
-            if pages == 0 and saved.recount:  # records moved before the hour it had got to: what it read is stale
+            if again:
+                late, progress = reread.stop()
+                return late, progress, shift
+            again = True
+            if read == 0 and saved.recount:  # records moved before the hour it had got to: what it read is stale
                 demisto.info(f"Reconciling starts over from {saved.base}: {shift}.")
                 saved = reread.start_over()
-                continue
-            late, progress = reread.stop()
-            return late, progress, shift
+            else:  # the Audit Trail changed while it was re-read: this run's part is read again, once
+                demisto.info(
+                    f"Reconciling reads again from where this run began: the Audit Trail changed while it was re-read ({shift})."
+                )
         except (OutOfTimeError, TransientError) as error:
             late, progress = reread.stop()
             return late, progress, error

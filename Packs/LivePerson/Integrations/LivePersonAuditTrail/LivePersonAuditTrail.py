@@ -1183,8 +1183,9 @@ class PageSizeLearner:
     is the end of the result. A short page not proven to be the end is followed by a probe (`read_page`): records
     there mean the server capped the page, or that a change landed meanwhile; the page's length becomes `cap` only
     if the page asked again is exactly as long again, and never below `MIN_PAGE_SIZE`. A refused `first` is
-    asked once more as it was (the error may have been passing), then smaller (`AuditTrailClient.query_page`): the
-    first size accepted becomes `cap` if the original is refused once again. What is learned is said once in the log
+    asked once more as it was (the error may have been passing), then smaller (`AuditTrailClient.query_page`): if
+    the original is refused once again, the largest size accepted (by bisection above the first that worked)
+    becomes `cap`. What is learned is said once in the log
     and kept for a week, then learned again.
     """
 
@@ -1473,14 +1474,16 @@ class AuditTrailClient(BaseClient):
 
     def query_page(self, query: AuditQuery) -> tuple[list[dict[str, Any]], int]:
         """One page of audit records and the `first` it was read with. A refused `first` is asked once more as it
-        was, then halved; when a smaller size is accepted and the first one is refused once again, that smaller
-        size is learned as the server's cap. Only the fact of a refusal counts, never its wording."""
+        was, then halved; when a smaller size is accepted and the first one is refused once again, the largest size
+        the server accepts lies between that smaller size and the last one refused: it is found by bisection and
+        learned as the server's cap. Only the fact of a refusal counts, never its wording."""
         asked = query.first if query.first is not None else DEFAULT_API_FIRST
         try:
             return self.query_audit(query), asked
         except QueryRefusedError as error:
             refused = error
-        for size in [asked, *smaller_page_sizes(asked)]:
+        sizes = [asked, *smaller_page_sizes(asked)]
+        for index, size in enumerate(sizes):
             try:
                 records = self.query_audit(replace(query, first=size))
             except QueryRefusedError:
@@ -1490,9 +1493,23 @@ class AuditTrailClient(BaseClient):
             try:  # a smaller size worked: was it the size, or a passing failure? Asking as before once more tells.
                 return self.query_audit(query), asked
             except QueryRefusedError:
-                self.pages.learn_cap(size, f"refused first={asked}")
-                return records, size
+                largest, records = self._largest_accepted(query, size, sizes[index - 1], records)
+                self.pages.learn_cap(largest, f"refused first={asked}")
+                return records, largest
         raise refused
+
+    def _largest_accepted(
+        self, query: AuditQuery, accepted: int, refused: int, records: list[dict[str, Any]]
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """The largest `first` from `accepted` up to below `refused` that the server accepts, by bisection (about
+        log2(refused - accepted) queries, once: the size is then learned), and the page read with it."""
+        while refused - accepted > 1:
+            middle = (accepted + refused) // 2
+            try:
+                records, accepted = self.query_audit(replace(query, first=middle)), middle
+            except QueryRefusedError:
+                refused = middle
+        return accepted, records
 
     @property
     def schema(self) -> AuditSchema:

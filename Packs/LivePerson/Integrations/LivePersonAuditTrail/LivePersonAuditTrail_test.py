@@ -2803,10 +2803,7 @@ def test_exactly_once_whatever_the_server_does(
         run_fetch(platform, first_fetch="2026-11-20T23:00:00Z", page_size="20", max_fetch="500")
         assert [r.url for r in requests_mock.request_history[before:]] == [AUDIT_URL]
         learned = platform.context.get("page_limits", {}).get("value", {}).get("cap")
-        if api.cap_error:  # a refused first is learned by halving: the largest half accepted, never above the cap
-            assert learned is not None and lp.MIN_PAGE_SIZE <= learned <= api.cap
-        else:
-            assert learned == api.cap  # the silent cap, or none where the server has none
+        assert learned == api.cap  # the silent cap, the largest first accepted, or none where the server has none
         api.live_edge = None  # what landed during the last runs settles, and is drained
         clock.move_to(start + timedelta(minutes=80))
         run_fetch(platform, first_fetch="2026-11-20T23:00:00Z", page_size="20", max_fetch="500")
@@ -2913,18 +2910,18 @@ def test_refused_page_size_is_learned_and_test_module_asks_with_it(platform: Pla
     """
     Given a server that answers a GraphQL error to any first above 200
     When test-module runs, then fetch-events
-    Then test-module still answers ok, having learned 250 (refused), 125 (accepted) by halving without reading the
-    error, and fetch-events asks for 125
+    Then test-module still answers ok, having found 250 refused and 125 accepted by halving, then 200 by bisection
+    between them, without reading the error; and fetch-events asks for 200
     """
     api.cap, api.cap_error = 200, True
     api.records = [record(f"2026-11-23 05:{minute:02d}:00", name=f"m{minute}") for minute in range(50)]
     assert lp.test_module(make_client(), 500) == "ok"
     asked = [re.findall(r"first: (\d+)", query) for query in page_queries(api)]
-    # refused, refused again, halved: refused, halved: accepted, the original refused once more: learned
-    assert asked == [["500"], ["500"], ["250"], ["125"], ["500"]]
-    assert not any("200" in line for line in platform.logs if "records a page" in line)  # the error's number is not read
+    # refused, refused again, halved: refused, halved: accepted, the original refused once more, then bisection
+    assert asked == [["500"], ["500"], ["250"], ["125"], ["500"], ["187"], ["218"], ["202"], ["194"], ["198"], ["200"], ["201"]]
+    assert platform.context["page_limits"]["value"]["cap"] == 200
     run_fetch(platform)
-    assert "first: 125," in api.queries[-1]
+    assert "first: 200," in api.queries[-1]
     assert len(platform.events) == 50
 
 
@@ -3298,7 +3295,7 @@ def test_a_refused_page_on_a_learned_schema_is_checked_with_one_query_not_learne
     Given a schema learned by an earlier run, and a server that now refuses any first above 200
     When the next run asks for 500
     Then one small query with every learned typing and field confirms the schema (it is not learned again), and
-    the refused size is halved as before
+    the refused size is halved and bisected as before
     """
     api.records = [record("2026-11-20 08:30:00"), record("2026-11-20 08:30:01"), record("2026-11-20 08:30:02")]
     run_fetch(platform)
@@ -3313,9 +3310,9 @@ def test_a_refused_page_on_a_learned_schema_is_checked_with_one_query_not_learne
     )
     assert lp.MINIMAL_QUERY not in later and not any("learning the schema again" in line for line in platform.logs)
     assert sum(query.startswith('{auditData(fromDate: "2026-11-24", first: 1,') for query in later) == 1  # once a run
-    asked = [re.findall(r"first: (\d+)", query) for query in page_queries(api)[-5:]]
-    assert asked == [["500"], ["500"], ["250"], ["125"], ["500"]]
-    assert platform.context["page_limits"]["value"]["cap"] == 125
+    asked = [re.findall(r"first: (\d+)", query) for query in page_queries(api)[-12:]]
+    assert asked == [["500"], ["500"], ["250"], ["125"], ["500"], ["187"], ["218"], ["202"], ["194"], ["198"], ["200"], ["201"]]
+    assert platform.context["page_limits"]["value"]["cap"] == 200
 
 
 def test_a_schema_no_query_fits_is_a_clear_error(platform: Platform, api: AuditBackend, requests_mock: Any) -> None:

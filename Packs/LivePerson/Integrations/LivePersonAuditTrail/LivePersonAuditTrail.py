@@ -2333,6 +2333,10 @@ class PagerState:
       `start`. Each page starts `overlap` records early, and those must be the last ones carried: two reads agree, so
       the order holds (and nothing landed before the position). If they differ, the second is read again from its
       start (where a shift shows); after `REREADS` such reads no order can be had: it goes on by position, `doubtful`.
+    - checking a carried second: its end showed; it and the page's seconds after it (`waiting`) are yielded only once
+      one more page shows that it still begins at `start`. Records landing before it while it was carried shift
+      every page alike, and where its records are identical the overlap cannot show it: one would be read twice and
+      the change never.
     """
 
     position: int  # the offset of the first record neither yielded nor carried
@@ -2344,10 +2348,13 @@ class PagerState:
     start: int = 0  # where the carried second begins
     rereads: int = 0  # how often the carried second was read again from its start
     doubtful: datetime | None = None  # the last carried second whose records two reads gave in two orders
+    waiting: tuple[Second, ...] = ()  # a carried second and the seconds after it, until its start is checked
     done: bool = False  # the result was read to its end
 
     @property
     def mode(self) -> str:
+        if self.waiting:
+            return "checking"
         if self.done:
             return "done"
         if self.carried is not None:
@@ -2378,6 +2385,8 @@ def plan_page(state: PagerState) -> PageAsk:
     """The next page. A held second that filled a page, and a carried one, are asked with tie-breaking columns: if
     the held one fills the largest page too, its records are the start of the carried one (ordinary pages ask
     `changeTimestamp` alone: other columns cost a refusal to learn, and perhaps the server's sort)."""
+    if state.mode == "checking":  # the record before the carried second, and its first
+        return PageAsk(max(state.start - 1, 0), 2, False)
     tie_break = state.mode == "carrying" or (state.mode == "holding" and state.wanted == LARGEST_PAGE)
     return PageAsk(state.position - state.overlap, state.wanted, tie_break)
 
@@ -2386,6 +2395,9 @@ def absorb(state: PagerState, entries: list[Entry], end: bool, asked: int, large
     """The state after a page `plan_page(state)` asked for (`asked` records, the server giving at most `largest` a page),
     and the whole seconds the page completes, oldest first. `end`: the page ends the result.
     Raises AuditTrailShiftedError when records appeared or went missing before the position."""
+    if state.waiting:
+        check_carried_start(entries, state.waiting[0].start, state.start)
+        return replace(state, waiting=()), list(state.waiting)
     if state.carried is not None:
         return absorb_carried(state, entries, end, asked, largest)
     ordered = plan_page(state).tie_break
@@ -2423,7 +2435,8 @@ def absorb_carried(
     if not seconds and not end:
         return replace(state, carried=carried, position=position), []
     state = replace(state, position=position, expected=None, carried=None, rereads=0)
-    return take_seconds(state, seconds, end, asked, largest, [Second(second, carried)], True)
+    state, complete = take_seconds(state, seconds, end, asked, largest, [Second(second, carried)], True)
+    return replace(state, waiting=tuple(complete)), []  # yielded once its start is checked
 
 
 def take_seconds(
@@ -2474,6 +2487,15 @@ def check_seam(entries: list[Entry], after: datetime, overlap: bool) -> list[Ent
     return entries
 
 
+def check_carried_start(entries: list[Entry], second: datetime, start: int) -> None:
+    """A carried second still begins at offset `start`: the page asked from `start - 1` holds a record before it, then
+    one of it (from offset 0: one of it first)."""
+    at = 1 if start > 0 else 0  # where its first record is in the page
+    seen = [entry.second for entry in entries[:2]]
+    if len(seen) <= at or seen[at] != second or any(earlier >= second for earlier in seen[:at]):
+        raise AuditTrailShiftedError(f"records appeared or went missing before {format_time(second)} while it was read")
+
+
 def check_page_start(entries: list[Entry], expected: datetime) -> None:
     first = entries[0].second if entries else None
     if first != expected:
@@ -2518,7 +2540,7 @@ def read_seconds(
             say_not_exact(state.doubtful, query.order_by)
         if seconds:
             yield seconds
-        if state.done:
+        if state.mode == "done":
             return
     raise OutOfTimeError(f"The run read {MAX_PAGES_PER_RUN} pages, its limit; the next run goes on.")
 

@@ -51,7 +51,9 @@ class LocalServer:
         self.host = f"127.0.0.1:{self._server.server_address[1]}"
         self.url = f"{'https' if context else 'http'}://{self.host}"
         self.ca_bundle = str(ca) if ca else ""
-        threading.Thread(target=self._server.serve_forever, name=name, daemon=True).start()
+        # A short poll: `close` waits for the serving loop's next look, up to the poll interval (half a second by
+        # default, which every test paid once or twice per server it stopped).
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name=name, daemon=True).start()
 
     def close(self) -> None:
         self._server.shutdown()

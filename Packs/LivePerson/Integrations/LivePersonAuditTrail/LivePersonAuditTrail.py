@@ -1185,8 +1185,7 @@ class PageSizeLearner:
     if the page asked again is exactly as long again, and never below `MIN_PAGE_SIZE`. A refused `first` is
     asked once more as it was (the error may have been passing), then smaller (`AuditTrailClient.query_page`): if
     the original is refused once again, the largest size accepted (by bisection above the first that worked)
-    becomes `cap`. What is learned is said once in the log
-    and kept for a week, then learned again.
+    becomes `cap`. What is learned is said once in the log and kept for a week, then learned again.
     """
 
     CACHE_KEY = "page_limits"

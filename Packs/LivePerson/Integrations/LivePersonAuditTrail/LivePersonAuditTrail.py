@@ -263,11 +263,6 @@ class Settings:
         if self.auth_method == AUTH_CLIENT_CREDENTIALS and (self.api_key is not None or not client_credentials):
             raise ValueError("Settings: a client credentials instance needs client_id and client_secret and no api_key")
 
-    @property
-    def auth_name(self) -> str:
-        """The way in, as test-module and the docs name it: "API key, OAuth 1.0" or "Sentinel token, OAuth 2.0"."""
-        return AUTH_METHOD_NAMES[self.auth_method]
-
     @classmethod
     def from_params(cls, params: dict[str, Any], now: datetime | None = None) -> "Settings":
         now = now or utc_now()

@@ -771,7 +771,7 @@ def test_audit_queries_are_signed_with_the_api_key(platform: Platform, api: Audi
     knows_schema(platform)  # learned by an earlier run: this test is about what follows
     api.records = [record("2026-11-23 10:00:00")]
     settings = lp.Settings.from_params(api_key_params())
-    assert settings.auth_method == lp.AUTH_API_KEY and settings.auth_name == "API key, OAuth 1.0"
+    assert settings.auth_method == lp.AUTH_API_KEY and lp.AUTH_METHOD_NAMES[settings.auth_method] == "API key, OAuth 1.0"
     records = make_client(api_key_params()).query_audit(lp.AuditQuery(first=10, offset=0))
     assert len(records) == 1
     assert [r.url for r in requests_mock.request_history] == [DOMAIN_URL, AUDIT_URL]

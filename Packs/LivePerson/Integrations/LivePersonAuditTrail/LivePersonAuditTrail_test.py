@@ -1356,10 +1356,8 @@ def test_key_sketch_names_a_small_difference_exactly(seed: int) -> None:
     extra_a = [rng.getrandbits(64) for _ in range(rng.randint(0, 8))]
     extra_b = [rng.getrandbits(64) for _ in range(rng.randint(0, 3))]
     sketch_a, sketch_b = lp.KeySketch(), lp.KeySketch()
-    for key in shared + extra_a:
-        sketch_a.add(key)
-    for key in shared + extra_b:
-        sketch_b.add(key)
+    sketch_a.add(shared + extra_a)
+    sketch_b.add(shared + extra_b)
     sketch_a = lp.KeySketch.from_text(sketch_a.to_text())
     peeled = sketch_a.minus(sketch_b).peel()
     assert peeled is not None
@@ -1388,9 +1386,8 @@ def test_key_sketch_saves_as_before() -> None:
     Then both give the saved text back, and peeling the saved one against an empty sketch names its keys
     """
     now = lp.KeySketch()
-    for key in [1, 2**63, 0xDEADBEEFCAFEF00D, 2**64 - 1, 12345]:
-        now.add(key)
-    now.add(12345, -1)
+    now.add([1, 2**63, 0xDEADBEEFCAFEF00D, 2**64 - 1, 12345])
+    now.add([12345], -1)
     assert now.to_text() == SAVED_SKETCH
     assert lp.KeySketch.from_text(SAVED_SKETCH).to_text() == SAVED_SKETCH
     peeled = lp.KeySketch.from_text(SAVED_SKETCH).minus(lp.KeySketch()).peel()
@@ -1406,8 +1403,7 @@ def test_key_sketch_refuses_to_guess_a_large_difference() -> None:
     """
     rng = random.Random(5)
     sketch = lp.KeySketch()
-    for _ in range(200):
-        sketch.add(rng.getrandbits(64))
+    sketch.add(rng.getrandbits(64) for _ in range(200))
     assert sketch.minus(lp.KeySketch()).peel() is None
 
 

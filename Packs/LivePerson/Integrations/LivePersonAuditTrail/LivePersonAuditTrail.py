@@ -107,8 +107,9 @@ LARGEST_PAGE = 2000  # asked for once when one second fills a whole page, to rea
 # change is one user changing many objects at once, so the object's name tells most apart, then what changed and
 # how, then who and what kind of object. Which the server accepts is learned (`TieOrderLearner`).
 TIE_COLUMNS = ("objectName", "element", "oldValue", "newValue", "originatorUserId", "objectType")
-OVERLAP_RECORDS = MIN_PAGE_SIZE // 2  # a page inside a large second re-reads this many of its records, to check them
-REREADS = 2  # how often a large second whose pages disagree is read again from its start before it is read as it comes
+# A second larger than a page is read until two reads agree, at most this many times: enough for one change landing
+# in it while it is read, however timed (a change can spoil the read it lands in and the comparison after it).
+READS_OF_A_LARGE_SECOND = 4
 DEFAULT_SETTLE_SECONDS = 120  # records younger than this wait for a later run: LivePerson may show a change late
 MAX_SETTLE_SECONDS = 900
 DEFAULT_API_FIRST = 50  # what LivePerson returns when `first` is not given
@@ -2338,15 +2339,13 @@ class PagerState:
     - holding a second: the last page ended inside `expected`, or may have; the next page starts at that second's
       first record (`position`) and reads it whole. It must begin with it: otherwise records appeared or went missing
       before `position`. If the second filled the page, the next asks for the largest page (`LARGEST_PAGE`).
-    - carrying a second: `expected` has more records than the largest page. It is read by position, over several
-      pages, in the order `orderBy` gives with tie-breaking columns; `carried` holds its records so far, from
-      `start`. Each page starts `overlap` records early, and those must be the last ones carried: two reads agree, so
-      the order holds (and nothing landed before the position). If they differ, the second is read again from its
-      start (where a shift shows); after `REREADS` such reads no order can be had: it goes on by position, `doubtful`.
-    - checking a carried second: its end showed; it and the page's seconds after it (`waiting`) are yielded only once
-      one more page shows that it still begins at `start`. Records landing before it while it was carried shift
-      every page alike, and where its records are identical the overlap cannot show it: one would be read twice and
-      the change never.
+    - carrying a second: `expected` has more records than the largest page, so it is read by position, over several
+      pages, in the order `orderBy` gives with tie-breaking columns; `carried` holds this read's records so far, from
+      `start`. Positions inside a second hold only if that order holds and nothing lands in the second, or before it,
+      while it is read, and no page can show that alone (its records may all look alike). So the second is read from
+      its start again until two whole reads agree, record for record (`reference`: the read before); a change that
+      landed shows as a difference, or as a read that does not begin with the second. After
+      `READS_OF_A_LARGE_SECOND` reads no order can be had: the last read goes on as it is, `doubtful`.
     """
 
     position: int  # the offset of the first record neither yielded nor carried
@@ -2356,15 +2355,13 @@ class PagerState:
     expected: datetime | None = None  # the second the next page must begin with (held or carried)
     carried: tuple[Entry, ...] | None = None  # the records of `expected` read so far, when carrying it
     start: int = 0  # where the carried second begins
-    rereads: int = 0  # how often the carried second was read again from its start
-    doubtful: datetime | None = None  # the last carried second whose records two reads gave in two orders
-    waiting: tuple[Second, ...] = ()  # a carried second and the seconds after it, until its start is checked
+    reference: tuple[Entry, ...] | None = None  # the carried second's last whole read, which this one must repeat
+    reads: int = 0  # how many whole reads of the carried second were made
+    doubtful: datetime | None = None  # the last carried second whose reads never agreed
     done: bool = False  # the result was read to its end
 
     @property
     def mode(self) -> str:
-        if self.waiting:
-            return "checking"
         if self.done:
             return "done"
         if self.carried is not None:
@@ -2373,9 +2370,7 @@ class PagerState:
 
     @property
     def overlap(self) -> int:
-        """How many records a page starts early: the seam record, or the last records carried."""
-        if self.carried is not None:
-            return min(OVERLAP_RECORDS, len(self.carried))
+        """How many records a page starts early: the seam record, on the first page after the cursor."""
         return 1 if self.after is not None and self.position > 0 else 0
 
 
@@ -2395,8 +2390,6 @@ def plan_page(state: PagerState) -> PageAsk:
     """The next page. A held second that filled a page, and a carried one, are asked with tie-breaking columns: if
     the held one fills the largest page too, its records are the start of the carried one (ordinary pages ask
     `changeTimestamp` alone: other columns cost a refusal to learn, and perhaps the server's sort)."""
-    if state.mode == "checking":  # the record before the carried second, and its first
-        return PageAsk(max(state.start - 1, 0), 2, False)
     tie_break = state.mode == "carrying" or (state.mode == "holding" and state.wanted == LARGEST_PAGE)
     return PageAsk(state.position - state.overlap, state.wanted, tie_break)
 
@@ -2405,9 +2398,6 @@ def absorb(state: PagerState, entries: list[Entry], end: bool, asked: int, large
     """The state after a page `plan_page(state)` asked for (`asked` records, the server giving at most `largest` a page),
     and the whole seconds the page completes, oldest first. `end`: the page ends the result.
     Raises AuditTrailShiftedError when records appeared or went missing before the position."""
-    if state.waiting:
-        check_carried_start(entries, state.waiting[0].start, state.start)
-        return replace(state, waiting=()), list(state.waiting)
     if state.carried is not None:
         return absorb_carried(state, entries, end, asked, largest)
     ordered = plan_page(state).tie_break
@@ -2422,18 +2412,14 @@ def absorb(state: PagerState, entries: list[Entry], end: bool, asked: int, large
 def absorb_carried(
     state: PagerState, entries: list[Entry], end: bool, asked: int, largest: int
 ) -> tuple[PagerState, list[Second]]:
-    """`absorb` while carrying a second larger than a page: checks the overlap, adds the page's part of the second,
-    and once the page shows the second's end, yields it and goes on with the rest of the page."""
+    """`absorb` while carrying a second larger than a page: adds the page's part of the second; once the page shows
+    the second's end, reads it again from its start, or, when this read repeats the one before, yields it and goes on
+    with the rest of the page."""
     carried, second = state.carried or (), state.expected
     assert second is not None  # a carried second is the expected one
-    overlap = state.overlap
-    if overlap == 0:  # the second read from its start: the page must begin with it
+    if not carried:  # a read from the second's start: the page must begin with it
         check_page_start(entries, second)
-    elif [entry.fp for entry in entries[:overlap]] != [entry.fp for entry in carried[-overlap:]]:
-        if state.rereads < REREADS:  # another order, or records landed before the position: read it from its start
-            return replace(state, carried=(), position=state.start, rereads=state.rereads + 1), []
-        state = replace(state, doubtful=second)  # never twice in one order: the second goes on by position
-    seconds = whole_seconds(entries[overlap:])
+    seconds = whole_seconds(entries)
     if seconds and seconds[0].start < second:
         raise AuditTrailShiftedError(f"a page inside {format_time(second)} went on with {seconds[0].text}")
     position = state.position
@@ -2444,9 +2430,14 @@ def absorb_carried(
         carried, position = (*carried, *more), position + len(more)
     if not seconds and not end:
         return replace(state, carried=carried, position=position), []
-    state = replace(state, position=position, expected=None, carried=None, rereads=0)
-    state, complete = take_seconds(state, seconds, end, asked, largest, [Second(second, carried)], True)
-    return replace(state, waiting=tuple(complete)), []  # yielded once its start is checked
+    reads = state.reads + 1
+    agreed = state.reference is not None and [entry.fp for entry in carried] == [entry.fp for entry in state.reference]
+    if not agreed and reads < READS_OF_A_LARGE_SECOND:  # read it again from its start
+        return replace(state, carried=(), reference=carried, reads=reads, position=state.start), []
+    if not agreed:  # never twice alike: the last read goes on as it is
+        state = replace(state, doubtful=second)
+    state = replace(state, position=position, expected=None, carried=None, reference=None, reads=0)
+    return take_seconds(state, seconds, end, asked, largest, [Second(second, carried)], True)
 
 
 def take_seconds(
@@ -2497,15 +2488,6 @@ def check_seam(entries: list[Entry], after: datetime, overlap: bool) -> list[Ent
     return entries
 
 
-def check_carried_start(entries: list[Entry], second: datetime, start: int) -> None:
-    """A carried second still begins at offset `start`: the page asked from `start - 1` holds a record before it, then
-    one of it (from offset 0: one of it first)."""
-    at = 1 if start > 0 else 0  # where its first record is in the page
-    seen = [entry.second for entry in entries[:2]]
-    if len(seen) <= at or seen[at] != second or any(earlier >= second for earlier in seen[:at]):
-        raise AuditTrailShiftedError(f"records appeared or went missing before {format_time(second)} while it was read")
-
-
 def check_page_start(entries: list[Entry], expected: datetime) -> None:
     first = entries[0].second if entries else None
     if first != expected:
@@ -2515,16 +2497,23 @@ def check_page_start(entries: list[Entry], expected: datetime) -> None:
 
 
 def read_seconds(
-    client: AuditTrailClient, plan: FetchPlan, from_day: date, position: int, after: datetime | None
+    client: AuditTrailClient,
+    plan: FetchPlan,
+    from_day: date,
+    position: int,
+    after: datetime | None,
+    until: datetime | None = None,
 ) -> Iterator[list[Second]]:
     """The whole seconds of the ascending result of fromDate=`from_day`, from `position` on, lazily: a list of the
     seconds each page completes (never an empty one), so that callers do their work once per page.
 
     The driver of `plan_page`/`absorb` (`PagerState` says how pages follow each other): it asks the pages (with the
     tie-breaking columns the server accepts, `tie_columns`), tells a short page from the end (`read_page`), and says
-    in the log and the instance's health which second could not be read in one order.
+    in the log and the instance's health which second could not be read exactly.
     With `after` (the cursor's last second), the first page checks the seam. Records that appeared or went missing
-    before `position` raise AuditTrailShiftedError.
+    before `position` raise AuditTrailShiftedError. A second larger than a page that is after `until` (the caller
+    takes nothing after it) ends the reading instead of being read: it may still be growing, and reads of it would
+    not agree.
     """
     state = start_pager(position, after, plan.page_size)
     for _ in range(MAX_PAGES_PER_RUN):
@@ -2550,7 +2539,7 @@ def read_seconds(
             say_not_exact(state.doubtful, query.order_by)
         if seconds:
             yield seconds
-        if state.mode == "done":
+        if state.mode == "done" or (state.mode == "carrying" and until and state.expected and state.expected > until):
             return
     raise OutOfTimeError(f"The run read {MAX_PAGES_PER_RUN} pages, its limit; the next run goes on.")
 
@@ -2593,21 +2582,24 @@ def say_not_exact(second: datetime, order: tuple[str, ...]) -> None:
     """Says in the log and the instance's health which second could not be read exactly."""
     message = (
         f"The second {format_time(second)} could not be read exactly: it has more records than the largest page LivePerson "
-        f"returns, and reads of it gave them in different orders (orderBy {', '.join(order)}). It is read by position over "
-        "several pages, so one of its records may be delivered twice and another not at all."
+        f"returns, and {READS_OF_A_LARGE_SECOND} reads of it never gave the same records in the same order (orderBy "
+        f"{', '.join(order)}). The last read is delivered as it came, so one of its records may be delivered twice and "
+        "another not at all."
     )
     demisto.error(message)
     demisto.updateModuleHealth(message, is_error=True)
 
 
-def open_reader(client: AuditTrailClient, plan: FetchPlan, cursor: Cursor) -> Iterator[list[Second]] | None:
+def open_reader(
+    client: AuditTrailClient, plan: FetchPlan, cursor: Cursor, until: datetime | None = None
+) -> Iterator[list[Second]] | None:
     """The seconds after the cursor, once the seam checks out; None when records appeared or went missing before it.
 
     The position depends on the zone LivePerson reads fromDate in; where the zones give different positions and the
     learned one does not check out, the other is tried, and learned when it does.
     """
     for zone, position in cursor.positions():
-        reader = read_seconds(client, plan, cursor.base_day, position, cursor.last_time)
+        reader = read_seconds(client, plan, cursor.base_day, position, cursor.last_time, until)
         try:
             first = next(reader, None)
         except AuditTrailShiftedError as shift:
@@ -2666,7 +2658,7 @@ def reread(
         reread = ReRead(saved)
         read = 0  # pages read since it (last) began
         try:
-            for seconds in read_seconds(client, plan, from_day, reread.position, reread.resume_after):
+            for seconds in read_seconds(client, plan, from_day, reread.position, reread.resume_after, last):
                 pages, read = pages + 1, read + 1
                 for second in seconds:
                     if second.start > last:
@@ -2914,7 +2906,7 @@ class Run:
         """Consume from the cursor on; on a shift, reconcile once and go on (a reconcile left by the last run goes on
         first); stop at the settle delay, the limit, the end or the time budget."""
         try:
-            reader = None if self.working.recount else open_reader(self.client, self.plan, self.working)
+            reader = None if self.working.recount else open_reader(self.client, self.plan, self.working, self.horizon)
             while True:
                 if reader is None:
                     if self.report.reconciled:
@@ -2924,7 +2916,7 @@ class Run:
                         return
                     if not (yield from self.reconcile()):
                         return
-                    reader = open_reader(self.client, self.plan, self.working)
+                    reader = open_reader(self.client, self.plan, self.working, self.horizon)
                     continue
                 try:
                     yield from self.collect(reader)
@@ -3222,7 +3214,7 @@ def get_events(client: AuditTrailClient, settings: Settings, start: datetime, en
     events: list[dict[str, Any]] = []
     try:
         position = offset_of(client, plan, from_day, start.replace(microsecond=0))
-        for second in itertools.chain.from_iterable(read_seconds(client, plan, from_day, position, None)):
+        for second in itertools.chain.from_iterable(read_seconds(client, plan, from_day, position, None, end)):
             if second.start > end or len(events) >= limit:
                 break
             events.extend(entry.event() for entry in second.entries if start <= entry.when <= end)

@@ -136,13 +136,16 @@ def module_configuration(unified: dict[str, Any], pack_id: str) -> dict[str, Any
     }
 
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where PyYAML's wheel has it: same safe subset
+
+
 def read_pack(payload: bytes) -> tuple[str, list[dict[str, Any]]]:
     """(pack id, unified integrations) of an uploaded zip, or RefusalError."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(payload))
         metadata = json.loads(archive.read("pack_metadata.json"))
         integrations = [
-            yaml.safe_load(archive.read(name))
+            yaml.load(archive.read(name), Loader=SAFE_LOADER)
             for name in archive.namelist()
             if name.startswith("Integrations/integration-") and name.endswith(".yml")
         ]

@@ -50,10 +50,16 @@ def build_with_sdk(out_dir: Path) -> Path:
     return built
 
 
+# PyYAML's libyaml bindings where its wheel has them (ten times faster than the pure-Python ones, same safe subset):
+# the tenant tests build and read the pack once each.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def unified_integration(folder: Path) -> dict:
     """The integration's manifest with its script, description and image inlined, as the platform stores it."""
     name = folder.name
-    document = yaml.safe_load((folder / f"{name}.yml").read_text())
+    document = yaml.load((folder / f"{name}.yml").read_text(), Loader=SAFE_LOADER)
     source = (folder / f"{name}.py").read_text().splitlines()
     # The platform provides these two; like the SDK, leave an empty line in their place.
     document["script"]["script"] = "\n".join("" if line in PLATFORM_IMPORTS else line for line in source) + "\n"
@@ -74,6 +80,6 @@ def build_plain(out_dir: Path, pack: Path = PACK) -> Path:
         if (pack / "README.md").exists():
             archive.write(pack / "README.md", "README.md")
         for folder in sorted(path for path in (pack / "Integrations").iterdir() if path.is_dir()):
-            unified = yaml.safe_dump(unified_integration(folder), sort_keys=False, allow_unicode=True)
+            unified = yaml.dump(unified_integration(folder), Dumper=SAFE_DUMPER, sort_keys=False, allow_unicode=True)
             archive.writestr(f"Integrations/integration-{folder.name}.yml", unified)
     return built

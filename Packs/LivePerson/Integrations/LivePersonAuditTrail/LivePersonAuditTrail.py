@@ -2046,6 +2046,10 @@ class Cursor:
     - `recount`: only while a reconcile too large for one run goes on: [offset, hour]. Hours before `hour` were
       re-read (their digests, and the sketches of their days, are the new ones; the day of `hour`, when `hour` is not
       its first, holds the sketch of what was re-read of it) and `offset` is where that hour begins in the re-read.
+    - `skipped`: [count, hour] while `base` is the day of `since` and the first run did not read that day up to it:
+      the records of the result before hour `hour` (the hour `since` is in), counted by bisection (`offset_of`), are
+      part of the position but not of `hours` or `sketches`; reconciling counts them again the same way. (`hour` is 5
+      or later, so the zones give one position, and the zone is learned only once `base` moves on.)
     """
 
     since: str
@@ -2055,6 +2059,7 @@ class Cursor:
     hours: dict[int, list[Any]] = field(default_factory=dict)  # [count, hash], the hash None where unknown
     sketches: dict[str, KeySketch | None] = field(default_factory=dict)
     recount: list[int] | None = None  # [offset, hour] of a reconcile that goes on in the next run
+    skipped: list[int] | None = None  # [count, hour]: the records before that hour of base, counted but not consumed
     _midnight: tuple[str, datetime] | None = field(default=None, init=False, repr=False, compare=False)
 
     VERSION = 2
@@ -2082,7 +2087,8 @@ class Cursor:
         """How many records of the result of fromDate=`base` (read in `zone`) the cursor has consumed."""
         begins = day_start(self.base_day, zone or self.zone)
         first_hour = self.hour_of(begins)
-        return sum(count for hour, (count, _) in self.hours.items() if hour >= first_hour)
+        skipped = self.skipped[0] if self.skipped else 0
+        return skipped + sum(count for hour, (count, _) in self.hours.items() if hour >= first_hour)
 
     def positions(self) -> list[tuple[str, int]]:
         """The learned zone's position first, then another zone's where it differs."""
@@ -2094,6 +2100,7 @@ class Cursor:
         return replace(
             self,
             recount=None if self.recount is None else list(self.recount),
+            skipped=None if self.skipped is None else list(self.skipped),
             hours={hour: list(digest) for hour, digest in self.hours.items()},
             sketches={day: None if sketch is None else sketch.clone() for day, sketch in self.sketches.items()},
         )
@@ -2181,6 +2188,7 @@ class Cursor:
         self.hours = {hour - 24 * shift: digest for hour, digest in self.hours.items() if hour >= 24 * shift}
         self.sketches = {name: sketch for name, sketch in self.sketches.items() if name >= day.isoformat()}
         self.base = day.isoformat()
+        self.skipped = None  # records of the old base day only
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -2194,6 +2202,7 @@ class Cursor:
             ],
             "sketches": {day: None if sketch is None else sketch.to_text() for day, sketch in sorted(self.sketches.items())},
             **({"recount": self.recount} if self.recount else {}),
+            **({"skipped": self.skipped} if self.skipped else {}),
         }
 
     @classmethod
@@ -2220,6 +2229,11 @@ class Cursor:
                 if offset < 0 or not 0 < hour < 48:
                     raise ValueError(f"a reconcile at {state['recount']!r}")
                 cursor.recount = [offset, hour]
+            if state.get("skipped") is not None:
+                count, hour = (int(value) for value in state["skipped"])
+                if count < 0 or not 0 < hour < 24:
+                    raise ValueError(f"records skipped before {state['skipped']!r}")
+                cursor.skipped = [count, hour]
             cursor.since_time  # noqa: B018 - validates the stored time
             if cursor.zone not in cls.ZONES:
                 raise ValueError(f"unknown zone {cursor.zone!r}")
@@ -2689,7 +2703,8 @@ class ReRead:
 
     An hour whose new digest differs from the saved one changed; its records are kept until its day is closed. A day
     re-read whole in this run names its late records by the difference of its sketches; a day begun in an earlier
-    run, or left when the run stops, names them hour by hour (`unaccounted`, else the hour is resent whole).
+    run, or left when the run stops, names them hour by hour (`unaccounted`, else the hour is resent whole). Records
+    before the saved cursor's skipped hours' end are counted into the fresh cursor's `skipped` again, not consumed.
     """
 
     def __init__(self, saved: Cursor):
@@ -2699,10 +2714,12 @@ class ReRead:
         self.partial_day = first_day if self.boundary % 24 else None  # begun in an earlier run
         self.resume_after = saved.hour_start(self.boundary) - timedelta(seconds=1) if self.boundary else None
         self.region = saved.hour_start(0)  # records before base 00:00 UTC (a US/Eastern day) are not the cursor's
+        self.skip_end = saved.hour_start(saved.skipped[1]) if saved.skipped else self.region  # records before: counted
         self.fresh = Cursor(
             since=saved.since,
             base=saved.base,
             zone=saved.zone,
+            skipped=None if saved.skipped is None else [saved.skipped[0] if self.boundary else 0, saved.skipped[1]],
             hours={hour: list(digest) for hour, digest in saved.hours.items() if hour < self.boundary},
             sketches={
                 day: None if sketch is None else sketch.clone()
@@ -2718,6 +2735,10 @@ class ReRead:
     def add(self, second: Second) -> None:
         if second.start < self.region:
             self.position += len(second.entries)
+            return
+        if second.start < self.skip_end and self.fresh.skipped:
+            self.position += len(second.entries)
+            self.fresh.skipped[0] += len(second.entries)
             return
         hour = self.fresh.hour_of(second.start)
         if hour != self.hour:
@@ -2776,6 +2797,7 @@ class ReRead:
             (day, sketch) for day, sketch in fresh.sketches.items() if day < first_day or (day == first_day and mid_day)
         )
         progress.recount = [self.position, boundary] if boundary else None
+        progress.skipped = fresh.skipped if boundary else saved.skipped  # counted again only if the re-read got past it
         self.late.sort(key=lambda entry: entry.when)
         return self.late, progress
 
@@ -2906,6 +2928,7 @@ class Run:
         """Consume from the cursor on; on a shift, reconcile once and go on (a reconcile left by the last run goes on
         first); stop at the settle delay, the limit, the end or the time budget."""
         try:
+            self.skip_to_since()
             reader = None if self.working.recount else open_reader(self.client, self.plan, self.working, self.horizon)
             while True:
                 if reader is None:
@@ -2936,6 +2959,20 @@ class Run:
             yield from self.flush()
             raise
         yield from self.flush()
+
+    def skip_to_since(self) -> None:
+        """A first run whose first fetch time is late in its day does not read that day up to it: the records before
+        the hour it is in are counted by bisection (`offset_of`, about 2·log2(n) calls) and kept as the cursor's
+        `skipped`; the run reads from that hour's first record."""
+        cursor = self.working
+        hour = cursor.hour_of(cursor.since_time)
+        if cursor.last is not None or cursor.hours or cursor.skipped or not 0 < hour < 24:  # not a first run; no day to skip
+            return
+        count = offset_of(self.client, self.plan, cursor.base_day, cursor.hour_start(hour))
+        cursor.skipped = [count, hour]
+        demisto.debug(
+            f"First run: {count} record(s) of {cursor.base} before {format_time(cursor.hour_start(hour))} counted, not read."
+        )
 
     def collect(self, reader: Iterator[list[Second]]) -> Iterator[tuple[list[str], Cursor]]:
         """Consumes the reader's seconds in order, page by page, up to the settle delay and about `max_events`."""

@@ -4,6 +4,7 @@ import contextlib
 import email.utils
 import functools
 import json
+import math
 import random
 import re
 import sys
@@ -1878,6 +1879,27 @@ def test_a_reconcile_over_runs_starts_over_when_records_move_before_where_it_got
     assert len(names) == 38_002 and set(names.values()) == {1}
 
 
+def test_records_skipped_by_a_first_run_are_saved_counted_and_forgotten_with_their_day() -> None:
+    """
+    Given a cursor whose first run counted 5,000 records before 21:00 of its base day instead of reading them
+    When it is saved and read back, positioned, and moved past its base day
+    Then it is equal once read back; its position counts them in both zones; damaged counts are errors that say how
+    to recover; once base moves on, they are forgotten
+    """
+    cursor = lp.Cursor.start(datetime(2026, 11, 22, 21, 30, tzinfo=UTC))
+    cursor.skipped = [5000, 21]
+    consume(cursor, second("2026-11-22 21:40:00", 1, 2))
+    saved = json.loads(json.dumps(cursor.to_json()))
+    assert saved["skipped"] == [5000, 21]
+    assert lp.Cursor.from_json(saved).to_json() == cursor.to_json()
+    assert cursor.positions() == [("UTC", 5002)]
+    for damaged in ([5000], [-1, 21], [5, 0], [5, 24], "x"):
+        with pytest.raises(lp.StateError, match="Reset the last run"):
+            lp.Cursor.from_json({**saved, "skipped": damaged})
+    consume(cursor, second("2026-11-24 08:00:00", 1))
+    assert cursor.base == "2026-11-23" and cursor.skipped is None and "skipped" not in cursor.to_json()
+
+
 def test_a_reconcile_in_progress_is_saved_and_read_back() -> None:
     """
     Given a cursor whose reconcile goes on in the next run, and last runs with a damaged reconcile
@@ -1927,6 +1949,52 @@ def test_a_shift_found_while_reconciling_is_named_as_such(platform: Platform, ap
     names = Counter(event["objectName"] for event in platform.events)
     assert names["late"] == 1 and sum(1 for name in names if name.startswith("sneaked-in")) == 2
     assert set(names.values()) == {1} and len(names) == 43
+
+
+@pytest.mark.parametrize("zone", ["UTC", "US/Eastern"])
+def test_a_first_run_late_in_a_busy_day_counts_the_day_before_it_by_bisection(
+    platform: Platform, api: AuditBackend, zone: str
+) -> None:
+    """
+    Given a day of 6,000 records up to 21:00 UTC, 40 more after it, a first fetch time of 21:30, pages of 100, and a
+    server that reads fromDate in UTC or in US/Eastern
+    When fetch-events runs for the first time
+    Then it counts the records before 21:00 by bisection instead of reading them: its audit calls are at most
+    2·⌈log2 6,000⌉ + 4 for the count and two pages for the rest; it delivers every record from 21:30 once and none
+    before, and the last run keeps the count
+    And when three changes then appear late (03:00, 21:10, 21:40), the next run reconciles: only the one after the
+    first fetch time is delivered, once, named exactly; a quiet run after it is one call
+    """
+    api.zone = zone
+    api.records = [
+        record(f"2026-11-20 {index * 12 // 3600:02d}:{index * 12 // 60 % 60:02d}:{index * 12 % 60:02d}") for index in range(6000)
+    ]
+    api.records += [record(f"2026-11-20 21:{minute:02d}:00", name=f"evening{minute}") for minute in range(0, 80, 2)]
+    api.records.sort(key=lambda row: row["changeDate"])
+    skipped = sum(
+        1
+        for row in api.records
+        if row["changeDate"] < "2026-11-20 21" and (zone == "UTC" or row["changeDate"] >= "2026-11-20 05")
+    )
+    with freeze_time("2026-11-20T23:50:00Z"):
+        run_fetch(platform, first_fetch="2026-11-20T21:30:00Z", page_size="100")
+        audit = [query for query in api.queries if "fromDate" in query]
+        assert len(audit) <= 2 * math.ceil(math.log2(6000)) + 4 + 2, len(audit)
+        assert sorted(e["objectName"] for e in platform.events) == [f"evening{minute}" for minute in range(30, 80, 2)]
+        assert platform.last_run["skipped"] == [skipped, 21]
+        late = [record("2026-11-20 03:00:00", name="late-early"), record("2026-11-20 21:10:00", name="late-before")]
+        api.records += [*late, record("2026-11-20 21:40:00", name="late-after")]
+        api.records.sort(key=lambda row: row["changeDate"])
+        platform.logs.clear()
+        run_fetch(platform, first_fetch="2026-11-20T21:30:00Z", page_size="100")
+        assert any("1 late record(s) named exactly" in line or "2 late record(s) named exactly" in line for line in platform.logs)
+        names = Counter(e["objectName"] for e in platform.events)
+        assert names["late-after"] == 1 and not names["late-before"] and not names["late-early"]
+        assert set(names.values()) == {1} and len(names) == 26
+        assert platform.last_run["skipped"] == [skipped + (zone == "UTC"), 21]
+        before = len(api.queries)
+        run_fetch(platform, first_fetch="2026-11-20T21:30:00Z", page_size="100")
+        assert len(api.queries) - before == 1
 
 
 @freeze_time(NOW)

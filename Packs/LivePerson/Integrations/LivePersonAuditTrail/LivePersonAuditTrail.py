@@ -2048,8 +2048,8 @@ class Cursor:
       its first, holds the sketch of what was re-read of it) and `offset` is where that hour begins in the re-read.
     - `skipped`: [count, hour] while `base` is the day of `since` and the first run did not read that day up to it:
       the records of the result before hour `hour` (the hour `since` is in), counted by bisection (`offset_of`), are
-      part of the position but not of `hours` or `sketches`; reconciling counts them again the same way. (`hour` is 5
-      or later, so the zones give one position, and the zone is learned only once `base` moves on.)
+      part of the position but not of `hours` or `sketches`; reconciling counts them again the same way and re-reads
+      from there. (`hour` is 5 or later, so the zones give one position, and the zone is learned once `base` moves on.)
     """
 
     since: str
@@ -2104,6 +2104,10 @@ class Cursor:
             hours={hour: list(digest) for hour, digest in self.hours.items()},
             sketches={day: None if sketch is None else sketch.clone() for day, sketch in self.sketches.items()},
         )
+
+    def sketch_begins(self, hour: int) -> bool:
+        """Whether the sketch of the day of `hour` begins there: at midnight, or where the skipped records end."""
+        return hour % 24 == 0 or (self.skipped is not None and hour == self.skipped[1])
 
     def day_of_hour(self, hour: int) -> str:
         return (self.base_day + timedelta(days=hour // 24)).isoformat()
@@ -2672,6 +2676,9 @@ def reread(
         reread = ReRead(saved)
         read = 0  # pages read since it (last) began
         try:
+            if saved.skipped and not saved.recount:
+                saved = count_skipped_again(client, plan, from_day, saved)
+                reread = ReRead(saved)
             for seconds in read_seconds(client, plan, from_day, reread.position, reread.resume_after, last):
                 pages, read = pages + 1, read + 1
                 for second in seconds:
@@ -2698,28 +2705,34 @@ def reread(
             return late, progress, error
 
 
+def count_skipped_again(client: AuditTrailClient, plan: FetchPlan, from_day: date, saved: Cursor) -> Cursor:
+    """The saved cursor, to be re-read from the end of the records its first run skipped, which are counted again by
+    bisection, as that run counted them (the zone is UTC while there are skipped records: `from_day` is `base`)."""
+    hour = saved.skipped[1] if saved.skipped else 0
+    count = offset_of(client, plan, from_day, saved.hour_start(hour))
+    return replace(saved.copy(), recount=[count, hour], skipped=[count, hour])
+
+
 class ReRead:
     """One run's part of a reconcile: the seconds re-read in order, closed hour by hour into a fresh cursor.
 
     An hour whose new digest differs from the saved one changed; its records are kept until its day is closed. A day
     re-read whole in this run names its late records by the difference of its sketches; a day begun in an earlier
-    run, or left when the run stops, names them hour by hour (`unaccounted`, else the hour is resent whole). Records
-    before the saved cursor's skipped hours' end are counted into the fresh cursor's `skipped` again, not consumed.
+    run, or left when the run stops, names them hour by hour (`unaccounted`, else the hour is resent whole).
     """
 
     def __init__(self, saved: Cursor):
         self.saved = saved
         self.position, self.boundary = saved.recount or (0, 0)  # the offset of hour `boundary`'s first record
         first_day = saved.day_of_hour(self.boundary)
-        self.partial_day = first_day if self.boundary % 24 else None  # begun in an earlier run
+        self.partial_day = None if saved.sketch_begins(self.boundary) else first_day  # begun in an earlier run
         self.resume_after = saved.hour_start(self.boundary) - timedelta(seconds=1) if self.boundary else None
         self.region = saved.hour_start(0)  # records before base 00:00 UTC (a US/Eastern day) are not the cursor's
-        self.skip_end = saved.hour_start(saved.skipped[1]) if saved.skipped else self.region  # records before: counted
         self.fresh = Cursor(
             since=saved.since,
             base=saved.base,
             zone=saved.zone,
-            skipped=None if saved.skipped is None else [saved.skipped[0] if self.boundary else 0, saved.skipped[1]],
+            skipped=None if saved.skipped is None else list(saved.skipped),
             hours={hour: list(digest) for hour, digest in saved.hours.items() if hour < self.boundary},
             sketches={
                 day: None if sketch is None else sketch.clone()
@@ -2735,10 +2748,6 @@ class ReRead:
     def add(self, second: Second) -> None:
         if second.start < self.region:
             self.position += len(second.entries)
-            return
-        if second.start < self.skip_end and self.fresh.skipped:
-            self.position += len(second.entries)
-            self.fresh.skipped[0] += len(second.entries)
             return
         hour = self.fresh.hour_of(second.start)
         if hour != self.hour:
@@ -2786,7 +2795,7 @@ class ReRead:
         self.seconds = []
         self.close_day(whole=False)
         boundary, saved, fresh = self.boundary, self.saved, self.fresh
-        first_day, mid_day = saved.day_of_hour(boundary), boundary % 24 != 0
+        first_day, mid_day = saved.day_of_hour(boundary), not saved.sketch_begins(boundary)
         progress = saved.copy()
         progress.hours = {hour: digest for hour, digest in saved.hours.items() if hour >= boundary}
         progress.hours.update(fresh.hours)
@@ -2797,7 +2806,6 @@ class ReRead:
             (day, sketch) for day, sketch in fresh.sketches.items() if day < first_day or (day == first_day and mid_day)
         )
         progress.recount = [self.position, boundary] if boundary else None
-        progress.skipped = fresh.skipped if boundary else saved.skipped  # counted again only if the re-read got past it
         self.late.sort(key=lambda entry: entry.when)
         return self.late, progress
 

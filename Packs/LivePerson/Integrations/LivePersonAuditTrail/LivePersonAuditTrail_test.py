@@ -1951,6 +1951,7 @@ def test_a_shift_found_while_reconciling_is_named_as_such(platform: Platform, ap
     assert set(names.values()) == {1} and len(names) == 43
 
 
+@pytest.mark.slow  # longer than the quick loop allows
 @pytest.mark.parametrize("zone", ["UTC", "US/Eastern"])
 def test_a_first_run_late_in_a_busy_day_counts_the_day_before_it_by_bisection(
     platform: Platform, api: AuditBackend, zone: str
@@ -2195,6 +2196,66 @@ def serve(requests_mock: Any, backend: Any) -> None:
     requests_mock.get(SENTINEL_DOMAIN_URL, json=load("domain_sentinel.json"))
     requests_mock.post(TOKEN_URL, json=load("token.json"))
     requests_mock.post(AUDIT_URL, json=backend)
+
+
+@pytest.mark.slow  # longer than the quick loop allows
+@freeze_time(NOW)
+def test_a_reconcile_after_a_first_run_that_skipped_a_busy_day_counts_it_again_and_goes_on_over_runs(
+    platform: Platform, requests_mock: Any
+) -> None:
+    """
+    Given a first run at 20:30 of a day of 100,000 records (capped at 100 a page), which counted the 83,334 before
+    20:00 by bisection, and then two changes that appear late: one at 03:00, one at 21:00
+    When fetch-events runs with a time budget of 80 audit calls, far less than re-reading the day (1,000 pages), and
+    some runs are killed at a random audit call
+    Then each reconcile counts the skipped records again by bisection and re-reads from 20:00 on, going on from run
+    to run; the 21:00 change is delivered once, named by its hour's digest, the 03:00 one never, every other record
+    once
+    """
+    knows_schema(platform)  # learned by an earlier run: this test is about what follows
+    backend = BusyDays(busy_day("2026-11-23", 100_000), cap=100)
+    serve(requests_mock, backend)
+    settings = lp.Settings.from_params(base_params(first_fetch="2026-11-23T20:30:00Z", page_size="100", max_fetch="50000"))
+    clock = FakeClock()
+    backend.on_call = lambda: clock.sleep(0.1)  # an answer takes 0.1 s of the run's budget
+
+    def run(budget: float) -> None:
+        clock.now = 0.0
+        client = lp.AuditTrailClient(settings, clock=clock, sleep=clock.sleep, time_budget=budget)
+        lp.fetch_events_command(client, settings)
+
+    run(budget=1_000)
+    first_run_calls = backend.calls
+    assert first_run_calls <= 2 * math.ceil(math.log2(100_000)) + 4 + 170  # the count, then 16,666 records at 100 a page
+    assert platform.last_run["skipped"] == [83_334, 20]
+    delivered = len(platform.events)
+    backend.insert("2026-11-23 03:00:00", "late-early")
+    backend.insert("2026-11-23 21:00:00", "late")
+    platform.logs.clear()
+    rng = random.Random(3)
+    reconciling_runs = 0
+    for number in range(30):
+        kill_at = backend.calls + rng.randint(10, 70) if number % 3 == 1 else None
+
+        def tick(kill_at: int | None = kill_at) -> None:
+            clock.sleep(0.1)
+            if kill_at is not None and backend.calls >= kill_at:
+                raise Killed
+
+        backend.on_call = tick
+        with contextlib.suppress(Killed):
+            run(budget=8)
+        assert len(json.dumps(platform.last_run)) <= 4096
+        if "recount" in platform.last_run:
+            reconciling_runs += 1
+        elif Counter(event["objectName"] for event in platform.events)["late"]:
+            break
+    names = Counter(event["objectName"] for event in platform.events)
+    assert reconciling_runs >= 2
+    assert names["late"] == 1 and not names["late-early"]
+    assert len(platform.events) == delivered + 1 and set(names.values()) == {1}
+    assert any("hour 21 has 1 late record(s), named by its digest" in line for line in platform.logs)
+    assert platform.last_run["skipped"] == [83_335, 20]
 
 
 def busy_day(day: str, count: int) -> list[str]:

@@ -2278,7 +2278,7 @@ def unaccounted(entries: Sequence[Entry], count: int, total: int | None, fps: li
     return None
 
 
-""" FETCH LOOP """
+""" PAGER """
 
 
 @dataclass
@@ -2656,6 +2656,9 @@ def offset_of(client: AuditTrailClient, plan: FetchPlan, from_day: date, moment:
     return high
 
 
+""" RECONCILE """
+
+
 def reread(
     client: AuditTrailClient, plan: FetchPlan, saved: Cursor
 ) -> tuple[list[Entry], Cursor, OutOfTimeError | AuditTrailShiftedError | TransientError | None]:
@@ -2850,6 +2853,9 @@ def name_late_records(
             demisto.info(f"Reconciling {day}: hour {hour % 24:02d} has {len(new)} late record(s), named by its digest.")
         late.extend(new)
     return late
+
+
+""" FETCH LOOP """
 
 
 def event_line(record: dict[str, Any], when: datetime, text: str = "") -> str:

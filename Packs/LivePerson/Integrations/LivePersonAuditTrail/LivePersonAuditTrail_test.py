@@ -11,6 +11,7 @@ import sys
 import threading
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -1788,6 +1789,48 @@ class Killed(BaseException):
     """The engine killed the run's process: nothing after it runs (a BaseException, so no handler takes it)."""
 
 
+def budgeted_runs(requests_mock: Any, backend: "BusyDays", first_fetch: str) -> tuple[Callable[[float], None], FakeClock]:
+    """fetch-events against `backend` (pages of 100), each run with its own time budget (the argument) on a fake
+    clock, returned too; every answer takes 0.1 s of it."""
+    serve(requests_mock, backend)
+    settings = lp.Settings.from_params(base_params(first_fetch=first_fetch, page_size="100", max_fetch="50000"))
+    clock = FakeClock()
+    backend.on_call = lambda: clock.sleep(0.1)
+
+    def run(budget: float) -> None:
+        clock.now = 0.0
+        lp.fetch_events_command(lp.AuditTrailClient(settings, clock=clock, sleep=clock.sleep, time_budget=budget), settings)
+
+    return run, clock
+
+
+def reconcile_with_kills(
+    platform: Platform, backend: "BusyDays", clock: FakeClock, run: Callable[[], None], runs: int, kill_after: tuple[int, int]
+) -> int:
+    """Runs until the record named "late" is delivered and no reconcile goes on, at most `runs` times; every third run
+    is killed after a random number of audit calls in `kill_after`, and every answer takes 0.1 s of the run's budget.
+    Each last run must fit 4 KB. Returns how many runs ended with a reconcile still going on."""
+    rng = random.Random(7)
+    reconciling_runs = 0
+    for number in range(runs):
+        kill_at = backend.calls + rng.randint(*kill_after) if number % 3 == 1 else None
+
+        def tick(kill_at: int | None = kill_at) -> None:
+            clock.sleep(0.1)
+            if kill_at is not None and backend.calls >= kill_at:
+                raise Killed
+
+        backend.on_call = tick
+        with contextlib.suppress(Killed):
+            run()
+        assert len(json.dumps(platform.last_run)) <= 4096
+        if "recount" in platform.last_run:
+            reconciling_runs += 1
+        elif Counter(event["objectName"] for event in platform.events)["late"]:
+            break
+    return reconciling_runs
+
+
 @pytest.mark.slow  # longer than the quick loop allows
 @freeze_time(NOW)
 def test_a_reconcile_larger_than_a_run_goes_on_over_runs_and_survives_kills(platform: Platform, requests_mock: Any) -> None:
@@ -1800,40 +1843,14 @@ def test_a_reconcile_larger_than_a_run_goes_on_over_runs_and_survives_kills(plat
     in the end the late record is delivered once and every other record exactly once
     """
     backend = BusyDays(busy_day("2026-11-23", 140_000) + busy_day("2026-11-24", 140_000)[:65_000], cap=100)
-    serve(requests_mock, backend)
-    settings = lp.Settings.from_params(base_params(first_fetch="2026-11-23T00:00:00Z", page_size="100", max_fetch="50000"))
-    clock = FakeClock()
-    backend.on_call = lambda: clock.sleep(0.1)  # an answer takes 0.1 s of the run's budget
-
-    def run(budget: float) -> None:
-        clock.now = 0.0
-        client = lp.AuditTrailClient(settings, clock=clock, sleep=clock.sleep, time_budget=budget)
-        lp.fetch_events_command(client, settings)
-
+    run, clock = budgeted_runs(requests_mock, backend, "2026-11-23T00:00:00Z")
     for _ in range(6):  # the backlog, 50,000 a run
         run(budget=1_000)
     assert len(platform.events) == 205_000
     last = lp.Cursor.from_json(platform.last_run).last_time
     assert last is not None
     backend.insert((last - timedelta(hours=6)).strftime("%Y-%m-%d %H:%M:%S"), "late")
-    rng = random.Random(7)
-    reconciling_runs = 0
-    for number in range(20):
-        kill_at = backend.calls + rng.randint(50, 500) if number % 3 == 1 else None
-
-        def tick(kill_at: int | None = kill_at) -> None:
-            clock.sleep(0.1)
-            if kill_at is not None and backend.calls >= kill_at:
-                raise Killed
-
-        backend.on_call = tick
-        with contextlib.suppress(Killed):
-            run(budget=60)
-        assert len(json.dumps(platform.last_run)) <= 4096
-        if "recount" in platform.last_run:
-            reconciling_runs += 1
-        elif Counter(event["objectName"] for event in platform.events)["late"]:
-            break
+    reconciling_runs = reconcile_with_kills(platform, backend, clock, lambda: run(budget=60), 20, (50, 500))
     names = Counter(event["objectName"] for event in platform.events)
     assert reconciling_runs >= 2  # the re-read went on in at least three runs
     assert names["late"] == 1
@@ -1853,15 +1870,7 @@ def test_a_reconcile_over_runs_starts_over_when_records_move_before_where_it_got
     and every other record exactly once
     """
     backend = BusyDays(busy_day("2026-11-23", 20_000) + busy_day("2026-11-24", 40_000)[:18_000], cap=100)
-    serve(requests_mock, backend)
-    settings = lp.Settings.from_params(base_params(first_fetch="2026-11-23T00:00:00Z", page_size="100", max_fetch="50000"))
-    clock = FakeClock()
-    backend.on_call = lambda: clock.sleep(0.1)
-
-    def run(budget: float) -> None:
-        clock.now = 0.0
-        lp.fetch_events_command(lp.AuditTrailClient(settings, clock=clock, sleep=clock.sleep, time_budget=budget), settings)
-
+    run, _ = budgeted_runs(requests_mock, backend, "2026-11-23T00:00:00Z")
     run(budget=1_000)
     assert len(platform.events) == 38_000
     backend.insert("2026-11-24 10:00:00", "late")
@@ -2214,16 +2223,7 @@ def test_a_reconcile_after_a_first_run_that_skipped_a_busy_day_counts_it_again_a
     """
     knows_schema(platform)  # learned by an earlier run: this test is about what follows
     backend = BusyDays(busy_day("2026-11-23", 100_000), cap=100)
-    serve(requests_mock, backend)
-    settings = lp.Settings.from_params(base_params(first_fetch="2026-11-23T20:30:00Z", page_size="100", max_fetch="50000"))
-    clock = FakeClock()
-    backend.on_call = lambda: clock.sleep(0.1)  # an answer takes 0.1 s of the run's budget
-
-    def run(budget: float) -> None:
-        clock.now = 0.0
-        client = lp.AuditTrailClient(settings, clock=clock, sleep=clock.sleep, time_budget=budget)
-        lp.fetch_events_command(client, settings)
-
+    run, clock = budgeted_runs(requests_mock, backend, "2026-11-23T20:30:00Z")
     run(budget=1_000)
     first_run_calls = backend.calls
     assert first_run_calls <= 2 * math.ceil(math.log2(100_000)) + 4 + 170  # the count, then 16,666 records at 100 a page
@@ -2232,24 +2232,7 @@ def test_a_reconcile_after_a_first_run_that_skipped_a_busy_day_counts_it_again_a
     backend.insert("2026-11-23 03:00:00", "late-early")
     backend.insert("2026-11-23 21:00:00", "late")
     platform.logs.clear()
-    rng = random.Random(3)
-    reconciling_runs = 0
-    for number in range(30):
-        kill_at = backend.calls + rng.randint(10, 70) if number % 3 == 1 else None
-
-        def tick(kill_at: int | None = kill_at) -> None:
-            clock.sleep(0.1)
-            if kill_at is not None and backend.calls >= kill_at:
-                raise Killed
-
-        backend.on_call = tick
-        with contextlib.suppress(Killed):
-            run(budget=8)
-        assert len(json.dumps(platform.last_run)) <= 4096
-        if "recount" in platform.last_run:
-            reconciling_runs += 1
-        elif Counter(event["objectName"] for event in platform.events)["late"]:
-            break
+    reconciling_runs = reconcile_with_kills(platform, backend, clock, lambda: run(budget=8), 30, (10, 70))
     names = Counter(event["objectName"] for event in platform.events)
     assert reconciling_runs >= 2
     assert names["late"] == 1 and not names["late-early"]

@@ -1906,6 +1906,7 @@ class Second(NamedTuple):
 """ KEY SKETCH """
 
 _GOLDEN = 0x9E3779B97F4A7C15
+_PART_CELLS = 12  # the cells of each of a key sketch's four parts
 _MASK64 = 2**64 - 1
 
 
@@ -1926,7 +1927,7 @@ def _cell_value(key: int) -> int:
 def _cells(key: int) -> tuple[int, int, int, int]:
     """A key's cell in each of the sketch's four parts. Keys are already uniform 64-bit hashes: one multiplication
     spreads them, and each part takes 16 bits of it."""
-    spread, size = (key * 0xD6E8FEB86659FD93) & _MASK64, KeySketch.PART_CELLS
+    spread, size = (key * 0xD6E8FEB86659FD93) & _MASK64, _PART_CELLS
     return (
         (spread & 0xFFFF) % size,
         size + ((spread >> 16) & 0xFFFF) % size,
@@ -1945,12 +1946,11 @@ class KeySketch:
     hour.
     """
 
-    PART_CELLS = 12
     PARTS = 4  # _cells spreads a key over exactly four parts
     CELL = struct.Struct("<iQH")  # as saved: count, xor of keys, xor of checks
 
     def __init__(self) -> None:
-        size = self.PART_CELLS * self.PARTS
+        size = _PART_CELLS * self.PARTS
         self.counts = [0] * size
         self.values = [0] * size  # xor of the cell's keys' _cell_value
 

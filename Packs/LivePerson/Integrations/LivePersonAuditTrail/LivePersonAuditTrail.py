@@ -2048,8 +2048,9 @@ class Cursor:
       its first, holds the sketch of what was re-read of it) and `offset` is where that hour begins in the re-read.
     - `skipped`: [count, hour] while `base` is the day of `since` and the first run did not read that day up to it:
       the records of the result before hour `hour` (the hour `since` is in), counted by bisection (`offset_of`), are
-      part of the position but not of `hours` or `sketches`; reconciling counts them again the same way and re-reads
-      from there. (`hour` is 5 or later, so the zones give one position, and the zone is learned once `base` moves on.)
+      part of the position but not of `hours` or `sketches` (a record before that hour consumed later, one that
+      landed after the count, is counted with them); reconciling counts them again the same way and re-reads from
+      there. (`hour` is 5 or later, so the zones give one position, and the zone is learned once `base` moves on.)
     """
 
     since: str
@@ -2137,6 +2138,9 @@ class Cursor:
             if previous is not None and start <= previous:
                 raise ValueError(f"second {second.text} is not after {format_time(previous)}")
             previous = start
+            if self.skipped and start < self.hour_start(self.skipped[1]):  # landed there after they were counted
+                self.skipped[0] += len(entries)
+                continue
             if hour_ends is None or start >= hour_ends:
                 self._close_hour(hour, count, added, keys)
                 hour, hour_ends = self._open_hour(start)

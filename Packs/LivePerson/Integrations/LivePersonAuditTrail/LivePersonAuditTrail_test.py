@@ -2007,6 +2007,45 @@ def test_a_first_run_late_in_a_busy_day_counts_the_day_before_it_by_bisection(
         assert len(api.queries) - before == 1
 
 
+def test_a_change_landing_before_the_skipped_hour_during_a_first_run_keeps_the_position(
+    platform: Platform, api: AuditBackend, requests_mock: Any
+) -> None:
+    """
+    Given a first run at 21:30 of a day of 345 records, which counts those before 21:00 by bisection, and a change
+    stamped 03:00 that lands after the count and before the first page
+    When fetch-events runs; then a change stamped 21:41 appears late, and fetch-events runs three times more
+    Then the first page begins one record early, and that record (before the first fetch time) is counted with the
+    skipped ones, not delivered; the late change is reconciled once and delivered once; after it the position is
+    right (no reconcile), and a quiet run is one call
+    """
+    api.records = [record(f"2026-11-20 {hour:02d}:{minute:02d}:00") for hour in range(21) for minute in range(0, 60, 4)]
+    api.records += [record(f"2026-11-20 21:{minute:02d}:00", name=f"evening{minute}") for minute in range(0, 60, 2)]
+
+    def landing(request: Any, context: Any) -> dict:
+        if "first: 100," in request.json()["query"] and not any(r["objectName"] == "landed" for r in api.records):
+            api.records.append(record("2026-11-20 03:00:00", name="landed"))  # after the count, before the first page
+            api.records.sort(key=lambda row: row["changeDate"])
+        return api(request, context)
+
+    with freeze_time("2026-11-20T23:50:00Z"):
+        requests_mock.post(AUDIT_URL, json=landing)
+        run_fetch(platform, first_fetch="2026-11-20T21:30:00Z", page_size="100")
+        assert platform.last_run["skipped"] == [316, 21]  # 315 counted, and the landed one
+        requests_mock.post(AUDIT_URL, json=api)
+        api.records.append(record("2026-11-20 21:41:00", name="late"))
+        api.records.sort(key=lambda row: row["changeDate"])
+        run_fetch(platform, first_fetch="2026-11-20T21:30:00Z", page_size="100")
+        platform.logs.clear()
+        run_fetch(platform, first_fetch="2026-11-20T21:30:00Z", page_size="100")
+        assert not any("econcil" in line for line in platform.logs), platform.logs
+        before = len(api.queries)
+        run_fetch(platform, first_fetch="2026-11-20T21:30:00Z", page_size="100")
+        assert len(api.queries) - before == 1
+    assert sorted(e["objectName"] for e in platform.events) == sorted(
+        [f"evening{minute}" for minute in range(30, 60, 2)] + ["late"]
+    )
+
+
 @freeze_time(NOW)
 def test_a_change_while_reconciling_is_read_again_in_the_same_run(
     platform: Platform, api: AuditBackend, requests_mock: Any

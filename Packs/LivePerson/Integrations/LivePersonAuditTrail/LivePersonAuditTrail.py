@@ -2133,12 +2133,13 @@ class Cursor:
         hour, hour_ends, count, added = -1, None, 0, 0
         keys: list[int] = []
         previous = None
+        skip_end = self.hour_start(self.skipped[1]) if self.skipped else None  # still right after a rebase: all is later
         for second in seconds:
             start, entries = second
             if previous is not None and start <= previous:
                 raise ValueError(f"second {second.text} is not after {format_time(previous)}")
             previous = start
-            if self.skipped and start < self.hour_start(self.skipped[1]):  # landed there after they were counted
+            if self.skipped and skip_end and start < skip_end:  # landed there after they were counted
                 self.skipped[0] += len(entries)
                 continue
             if hour_ends is None or start >= hour_ends:
@@ -2715,7 +2716,8 @@ def reread(
 def count_skipped_again(client: AuditTrailClient, plan: FetchPlan, from_day: date, saved: Cursor) -> Cursor:
     """The saved cursor, to be re-read from the end of the records its first run skipped, which are counted again by
     bisection, as that run counted them (the zone is UTC while there are skipped records: `from_day` is `base`)."""
-    hour = saved.skipped[1] if saved.skipped else 0
+    assert saved.skipped is not None  # the caller reconciles a cursor with skipped records
+    hour = saved.skipped[1]
     count = offset_of(client, plan, from_day, saved.hour_start(hour))
     return replace(saved.copy(), recount=[count, hour], skipped=[count, hour])
 
